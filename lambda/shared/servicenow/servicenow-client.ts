@@ -1,0 +1,232 @@
+import { Agent, type Dispatcher, request } from 'undici';
+import { z } from 'zod';
+import type { Clock } from '../clock';
+import { classifyResponse, type Endpoint, type RawResponse } from './classify-response';
+import { parseInstanceUrl } from './instance-url';
+import type { Outcome } from './outcome';
+
+export const DEFAULT_PROBE_PATH = '/api/now/table/sys_user?sysparm_limit=1&sysparm_fields=sys_id';
+
+export interface HttpLimits {
+  /** Default 5 000 ms. */
+  readonly connectTimeoutMs: number;
+  /** Time to the response headers. Default 10 000 ms. */
+  readonly headersTimeoutMs: number;
+  /** Longest silence while the body streams. Default 10 000 ms. */
+  readonly bodyTimeoutMs: number;
+  /** The whole request, end to end. Default 20 000 ms. */
+  readonly overallTimeoutMs: number;
+  /** Larger answers are refused unread. Default 64 KiB: a token answer is under 1 KiB. */
+  readonly maxResponseBytes: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  connectTimeoutMs: 5_000,
+  headersTimeoutMs: 10_000,
+  bodyTimeoutMs: 10_000,
+  overallTimeoutMs: 20_000,
+  maxResponseBytes: 64 * 1024,
+};
+
+/** One per execution environment: connections are kept alive across invocations. */
+export function createServiceNowAgent(limits: Partial<HttpLimits> = {}): Agent {
+  const l = { ...DEFAULT_HTTP_LIMITS, ...limits };
+  return new Agent({
+    connectTimeout: l.connectTimeoutMs,
+    headersTimeout: l.headersTimeoutMs,
+    bodyTimeout: l.bodyTimeoutMs,
+    keepAliveTimeout: 30_000,
+    connections: 16,
+  });
+}
+
+export type TokenGrant =
+  | {
+      readonly grantType: 'password';
+      readonly clientId: string;
+      readonly clientSecret: string;
+      readonly username: string;
+      readonly password: string;
+    }
+  | {
+      readonly grantType: 'refresh_token';
+      readonly clientId: string;
+      readonly clientSecret: string;
+      readonly refreshToken: string;
+    };
+
+const tokenResponseSchema = z.object({
+  access_token: z.string().min(1),
+  refresh_token: z.string().min(1).optional(),
+  token_type: z.string().regex(/^bearer$/i),
+  expires_in: z
+    .union([z.number(), z.string().regex(/^\d+$/).transform(Number)])
+    .pipe(z.number().int().min(0)),
+  scope: z.string().optional(),
+});
+
+export interface TokenGrantResult {
+  readonly accessToken: string;
+  readonly refreshToken: string | undefined;
+  readonly tokenType: 'Bearer';
+  readonly expiresInSeconds: number;
+  /** When the request left (clock ms). Expiry is counted from here, so it is never later than ServiceNow's. */
+  readonly sentAt: number;
+}
+
+const probeResponseSchema = z.object({ result: z.array(z.unknown()) });
+
+export interface ProbeResult {
+  readonly latencyMs: number;
+  readonly rows: number;
+}
+
+function grantForm(grant: TokenGrant): URLSearchParams {
+  const form = new URLSearchParams();
+  form.set('grant_type', grant.grantType);
+  form.set('client_id', grant.clientId);
+  form.set('client_secret', grant.clientSecret);
+  switch (grant.grantType) {
+    case 'password':
+      form.set('username', grant.username);
+      form.set('password', grant.password);
+      break;
+    case 'refresh_token':
+      form.set('refresh_token', grant.refreshToken);
+      break;
+  }
+  return form;
+}
+
+function errorCode(error: unknown): string {
+  const e = error as { code?: unknown; cause?: { code?: unknown }; name?: unknown };
+  if (typeof e?.code === 'string') return e.code;
+  if (typeof e?.cause?.code === 'string') return e.cause.code;
+  return typeof e?.name === 'string' ? e.name : 'UNKNOWN';
+}
+
+/**
+ * Talks to one ServiceNow instance: token grants and the probe. Never follows redirects (a bearer
+ * token must not reach another host), caps response size, and classifies every answer.
+ */
+export class ServiceNowClient {
+  readonly origin: URL;
+  private readonly limits: HttpLimits;
+
+  constructor(
+    instanceUrl: string,
+    private readonly deps: { readonly dispatcher: Dispatcher; readonly clock: Clock },
+    limits: Partial<HttpLimits> = {},
+  ) {
+    this.origin = parseInstanceUrl(instanceUrl);
+    this.limits = { ...DEFAULT_HTTP_LIMITS, ...limits };
+  }
+
+  async requestToken(grant: TokenGrant): Promise<Outcome<TokenGrantResult>> {
+    const sentAt = this.deps.clock.now();
+    const outcome = await this.send(
+      '/oauth_token.do',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: grantForm(grant).toString(),
+      },
+      'token',
+      tokenResponseSchema,
+    );
+    if (outcome.kind !== 'ok') return outcome;
+    const v = outcome.value;
+    return {
+      kind: 'ok',
+      status: outcome.status,
+      value: {
+        accessToken: v.access_token,
+        refreshToken: v.refresh_token,
+        tokenType: 'Bearer',
+        expiresInSeconds: v.expires_in,
+        sentAt,
+      },
+    };
+  }
+
+  async probe(accessToken: string, path: string = DEFAULT_PROBE_PATH): Promise<Outcome<ProbeResult>> {
+    const started = performance.now();
+    const outcome = await this.send(
+      path,
+      { method: 'GET', headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' } },
+      'api',
+      probeResponseSchema,
+    );
+    if (outcome.kind !== 'ok') return outcome;
+    return {
+      kind: 'ok',
+      status: outcome.status,
+      value: { latencyMs: Math.round(performance.now() - started), rows: outcome.value.result.length },
+    };
+  }
+
+  private async send<T>(
+    path: string,
+    options: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string },
+    endpoint: Endpoint,
+    schema: z.ZodType<T>,
+  ): Promise<Outcome<T>> {
+    const url = new URL(path, this.origin);
+    if (url.origin !== this.origin.origin) {
+      throw new Error(
+        `path "${path}" leaves the instance ${this.origin.origin}; use a path such as /api/now/...`,
+      );
+    }
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new Error('overall timeout')),
+      this.limits.overallTimeoutMs,
+    );
+    try {
+      const response = await request(url, {
+        method: options.method,
+        headers: { 'user-agent': 'servicenow-token-refresher', ...options.headers },
+        body: options.body,
+        dispatcher: this.deps.dispatcher,
+        signal: controller.signal,
+      });
+      const body = await readCapped(response.body, this.limits.maxResponseBytes);
+      const raw: RawResponse = {
+        status: response.statusCode,
+        headers: response.headers,
+        body,
+        maxBytes: this.limits.maxResponseBytes,
+      };
+      return classifyResponse(raw, endpoint, schema);
+    } catch (error) {
+      if (controller.signal.aborted) return { kind: 'timeout', phase: 'overall' };
+      const code = errorCode(error);
+      if (code === 'UND_ERR_CONNECT_TIMEOUT') return { kind: 'timeout', phase: 'connect' };
+      if (code === 'UND_ERR_HEADERS_TIMEOUT') return { kind: 'timeout', phase: 'headers' };
+      if (code === 'UND_ERR_BODY_TIMEOUT') return { kind: 'timeout', phase: 'body' };
+      const message = error instanceof Error ? error.message : String(error);
+      return { kind: 'network-error', code, detail: message.slice(0, 200) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** Reads at most `maxBytes`; past that, stops reading, drops the connection and returns undefined. */
+async function readCapped(
+  body: Dispatcher.ResponseData['body'],
+  maxBytes: number,
+): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > maxBytes) {
+      body.destroy();
+      return undefined;
+    }
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
