@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import { systemClock } from '../shared/clock';
+import { jsonText, parseEnvironment } from '../shared/environment';
+import { type InstanceConfig, instanceListSchema } from '../shared/instance-config';
+import { createLogger } from '../shared/logger';
+import { SecretStore } from '../shared/secrets/secret-store';
+import { createServiceNowAgent, ServiceNowClient } from '../shared/servicenow/servicenow-client';
+import { StateStore } from '../shared/state/state-store';
+import { createRefreshHandler } from './refresh-handler';
+import { DEFAULT_REFRESH_SETTINGS } from './refresh-policy';
+
+const seconds = z.coerce.number().int().positive();
+const env = parseEnvironment(
+  z.object({
+    STATE_TABLE_NAME: z.string().min(1),
+    INSTANCES: z.string().transform(jsonText).pipe(instanceListSchema),
+    SCHEDULE_INTERVAL_SECONDS: seconds.default(DEFAULT_REFRESH_SETTINGS.scheduleIntervalMs / 1000),
+    REFRESH_AHEAD_SECONDS: seconds.default(DEFAULT_REFRESH_SETTINGS.refreshAheadMs / 1000),
+  }),
+  process.env,
+  'The refresher function',
+);
+
+// Created once per execution environment and reused by every invocation.
+const logger = createLogger('servicenow-token-refresher');
+const agent = createServiceNowAgent();
+const clients = new Map<string, ServiceNowClient>();
+const refresh = createRefreshHandler(
+  {
+    clock: systemClock,
+    logger,
+    secrets: new SecretStore(new SecretsManagerClient({})),
+    state: new StateStore(new DynamoDBClient({}), env.STATE_TABLE_NAME),
+    tokenEndpoint: (instance: InstanceConfig) => {
+      let client = clients.get(instance.name);
+      if (!client) {
+        client = new ServiceNowClient(instance.url, { dispatcher: agent, clock: systemClock });
+        clients.set(instance.name, client);
+      }
+      return client;
+    },
+    settings: {
+      ...DEFAULT_REFRESH_SETTINGS,
+      scheduleIntervalMs: env.SCHEDULE_INTERVAL_SECONDS * 1000,
+      refreshAheadMs: env.REFRESH_AHEAD_SECONDS * 1000,
+    },
+    owner: `refresher/${randomUUID()}`,
+  },
+  env.INSTANCES,
+);
+
+export const handler = async (event: unknown, context: Context) => {
+  logger.addContext(context);
+  return refresh(event, context);
+};

@@ -1,0 +1,315 @@
+import type { Clock } from '../shared/clock';
+import type { InstanceConfig } from '../shared/instance-config';
+import type { Logger } from '../shared/logger';
+import type { AccessTokenSecret } from '../shared/secrets/access-token-secret';
+import {
+  type CredentialsSecret,
+  credentialsSecretSchema,
+  parseSecretJson,
+  refreshTokenExpiresAt,
+} from '../shared/secrets/credentials-secret';
+import type { SecretStore } from '../shared/secrets/secret-store';
+import { describeOutcome, type FailedOutcome, isTransient, type Outcome } from '../shared/servicenow/outcome';
+import type { TokenGrant, TokenGrantResult } from '../shared/servicenow/servicenow-client';
+import { fingerprint, type InstanceState, type StatePatch } from '../shared/state/instance-state';
+import type { StateStore } from '../shared/state/state-store';
+import { nextAttemptAfterFailure, type RefreshSettings } from './refresh-policy';
+
+export interface TokenEndpoint {
+  requestToken(grant: TokenGrant): Promise<Outcome<TokenGrantResult>>;
+}
+
+export interface RefreshDeps {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly secrets: SecretStore;
+  readonly state: StateStore;
+  readonly tokenEndpoint: (instance: InstanceConfig) => TokenEndpoint;
+  readonly settings: RefreshSettings;
+  /** Names this writer in leases, e.g. "refresher/<request id>". */
+  readonly owner: string;
+  readonly random?: () => number;
+}
+
+/** What one attempt on one instance came to; also recorded as `lastOutcome` in the state table. */
+export type RefreshOutcome =
+  | 'refreshed'
+  | 'current-token-returned'
+  | 'not-due'
+  | 'busy'
+  | 'not-bootstrapped'
+  | 'invalid-credentials-secret'
+  | 'refresh-token-expired'
+  | 'refresh-token-rejected'
+  | Exclude<FailedOutcome['kind'], 'rejected'>;
+
+export interface InstanceResult {
+  readonly instance: string;
+  readonly outcome: RefreshOutcome;
+  readonly detail?: string;
+  /** The state as this run left it, when it wrote or read it under the lease. */
+  readonly state?: InstanceState;
+  /** The second at which this instance needs another look (the stored token lapses then). */
+  readonly wakeAt?: number;
+}
+
+const MAX_ATTEMPTS = 3;
+/** Stop writing this long before the lease ends, so a slow run never overlaps the next writer. */
+const LEASE_SAFETY_MS = 5_000;
+
+/**
+ * Refreshes one instance under its lease. Never writes anything worse than what is stored: a
+ * failure leaves both secrets as they were and is recorded in the state table instead.
+ */
+export async function refreshInstance(
+  deps: RefreshDeps,
+  instance: InstanceConfig,
+  options: { readonly force: boolean; readonly shouldAct: (state: InstanceState) => boolean },
+): Promise<InstanceResult> {
+  const { clock, state: store, owner, settings } = deps;
+  const acquiredAt = clock.now();
+  const leased = await store.acquireLease(instance.name, owner, acquiredAt, settings.leaseMs);
+  if (!leased) return { instance: instance.name, outcome: 'busy' };
+  const leaseUntil = acquiredAt + settings.leaseMs - LEASE_SAFETY_MS;
+  let released = false;
+  const commit = async (patch: StatePatch): Promise<InstanceState> => {
+    const next = await store.commit(instance.name, owner, patch, { release: true });
+    released = true;
+    return next;
+  };
+  try {
+    // Re-read under the lease: another writer may have refreshed or renewed since we looked.
+    if (!options.force && !options.shouldAct(leased)) {
+      await store.releaseLease(instance.name, owner);
+      released = true;
+      return { instance: instance.name, outcome: 'not-due', state: leased };
+    }
+    return await refreshLeased(deps, instance, leased, leaseUntil, commit);
+  } finally {
+    if (!released) {
+      await store.releaseLease(instance.name, owner).catch((error: unknown) => {
+        deps.logger.warn('could not release the lease; it lapses by itself', {
+          instance: instance.name,
+          error: (error as Error).name,
+        });
+      });
+    }
+  }
+}
+
+async function refreshLeased(
+  deps: RefreshDeps,
+  instance: InstanceConfig,
+  state: InstanceState,
+  leaseUntil: number,
+  commit: (patch: StatePatch) => Promise<InstanceState>,
+): Promise<InstanceResult> {
+  const { clock, logger, secrets } = deps;
+  const now = clock.now();
+  const ensureLease = () => {
+    if (clock.now() > leaseUntil) {
+      throw new Error(`stopped before writing ${instance.name}: the lease was about to lapse`);
+    }
+  };
+
+  const read = await secrets.read(instance.credentialsSecretId);
+  if (read.kind === 'missing') {
+    const detail = `no credentials yet: run "snow-token bootstrap ${instance.name}"`;
+    return failure(deps, instance, state, commit, 'not-bootstrapped', detail, false);
+  }
+  const parsed = parseSecretJson(credentialsSecretSchema, read.text);
+  if (parsed.kind === 'invalid') {
+    const detail = `the credentials secret ${instance.credentialsSecretId} is not valid (${parsed.problem}); it was left as it is. Run "snow-token renew ${instance.name}" to rewrite it`;
+    return failure(deps, instance, state, commit, 'invalid-credentials-secret', detail, false);
+  }
+  let credentials = parsed.value;
+
+  const outcome = await requestWithRetries(deps, instance, {
+    grantType: 'refresh_token',
+    clientId: credentials.clientId,
+    clientSecret: credentials.clientSecret,
+    refreshToken: credentials.refreshToken,
+  });
+  if (outcome.kind !== 'ok') {
+    if (outcome.kind === 'rejected') {
+      const expiresAt = refreshTokenExpiresAt(credentials);
+      if (clock.now() >= expiresAt) {
+        const detail = `the refresh token expired on ${new Date(expiresAt).toISOString()}: run "snow-token renew ${instance.name}"`;
+        return failure(deps, instance, state, commit, 'refresh-token-expired', detail, false, credentials);
+      }
+      const detail = `ServiceNow refused a refresh token that should be valid until ${new Date(expiresAt).toISOString()}: it was revoked, or the client secret changed. Run "snow-token renew ${instance.name}"`;
+      return failure(deps, instance, state, commit, 'refresh-token-rejected', detail, false, credentials);
+    }
+    return failure(
+      deps,
+      instance,
+      state,
+      commit,
+      outcome.kind,
+      describeOutcome(outcome),
+      isTransient(outcome),
+      credentials,
+    );
+  }
+
+  const token = outcome.value;
+  // A refresh token that differs from ours is a new one: keep it before anything else can fail.
+  if (token.refreshToken !== undefined && token.refreshToken !== credentials.refreshToken) {
+    ensureLease();
+    credentials = {
+      ...credentials,
+      refreshToken: token.refreshToken,
+      refreshTokenIssuedAt: new Date(token.sentAt).toISOString(),
+    };
+    await secrets.write(instance.credentialsSecretId, credentials);
+    logger.info('ServiceNow issued a new refresh token; stored it', { instance: instance.name });
+  }
+
+  const tokenFingerprint = fingerprint(token.accessToken);
+  const claimedExpiry = token.sentAt + token.expiresInSeconds * 1000;
+  const stored = state.accessTokenExpiresAt;
+  const sameToken = tokenFingerprint === state.accessTokenFingerprint && stored !== undefined;
+  const refreshFields: StatePatch = {
+    grant: credentials.grant,
+    refreshTokenIssuedAt: Date.parse(credentials.refreshTokenIssuedAt),
+    refreshTokenLifespanSeconds: credentials.refreshTokenLifespanSeconds,
+    refreshTokenFingerprint: fingerprint(credentials.refreshToken),
+  };
+  const healthy: StatePatch = {
+    lastAttemptAt: now,
+    lastSuccessAt: clock.now(),
+    lastOutcomeDetail: null,
+    failingSince: null,
+    consecutiveFailures: 0,
+    nextAttemptAt: null,
+  };
+
+  if (sameToken) {
+    // ServiceNow handed back the token we hold. Its life is not extended, whatever expires_in says.
+    const expiresAt = Math.min(stored, claimedExpiry);
+    if (expiresAt < stored - 2_000) {
+      ensureLease();
+      await secrets.write(instance.accessTokenSecretId, accessTokenSecret(instance, token, expiresAt, state));
+    }
+    const next = await commit({
+      ...refreshFields,
+      ...healthy,
+      accessTokenExpiresAt: expiresAt,
+      echoesEarlyRefresh: true,
+      lastOutcome: 'current-token-returned',
+    });
+    // Past our stored expiry, ServiceNow still calls it current: it lapses within a second or two.
+    const wakeAt =
+      clock.now() >= expiresAt
+        ? clock.now() + deps.settings.expirySlackMs
+        : expiresAt + deps.settings.expirySlackMs;
+    logger.info('ServiceNow returned the current access token; will ask again once it lapses', {
+      instance: instance.name,
+      expiresAt: new Date(expiresAt).toISOString(),
+    });
+    return { instance: instance.name, outcome: 'current-token-returned', state: next, wakeAt };
+  }
+
+  ensureLease();
+  await secrets.write(instance.accessTokenSecretId, accessTokenSecret(instance, token, claimedExpiry));
+  const early = stored !== undefined && token.sentAt < stored;
+  const next = await commit({
+    ...refreshFields,
+    ...healthy,
+    accessTokenExpiresAt: claimedExpiry,
+    accessTokenFingerprint: tokenFingerprint,
+    accessTokenRefreshedAt: clock.now(),
+    accessTokenLifespanSeconds: token.expiresInSeconds + 1,
+    // An early refresh that brought a new token shows this instance extends; one after expiry shows nothing.
+    echoesEarlyRefresh: early ? false : (state.echoesEarlyRefresh ?? null),
+    lastOutcome: 'refreshed',
+  });
+  logger.info('stored a new access token', {
+    instance: instance.name,
+    expiresAt: new Date(claimedExpiry).toISOString(),
+    lifespanSeconds: token.expiresInSeconds + 1,
+  });
+  return { instance: instance.name, outcome: 'refreshed', state: next };
+}
+
+function accessTokenSecret(
+  instance: InstanceConfig,
+  token: TokenGrantResult,
+  expiresAt: number,
+  previous?: InstanceState,
+): AccessTokenSecret {
+  const refreshedAt = previous?.accessTokenRefreshedAt ?? token.sentAt;
+  return {
+    schemaVersion: 1,
+    instanceUrl: new URL(instance.url).origin,
+    accessToken: token.accessToken,
+    tokenType: 'Bearer',
+    expiresAt: new Date(expiresAt).toISOString(),
+    refreshedAt: new Date(refreshedAt).toISOString(),
+  };
+}
+
+async function requestWithRetries(
+  deps: RefreshDeps,
+  instance: InstanceConfig,
+  grant: TokenGrant,
+): Promise<Outcome<TokenGrantResult>> {
+  const { clock, settings } = deps;
+  const random = deps.random ?? Math.random;
+  const deadline = clock.now() + settings.attemptBudgetMs;
+  const endpoint = deps.tokenEndpoint(instance);
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await endpoint.requestToken(grant);
+    if (outcome.kind === 'ok' || !isTransient(outcome) || attempt >= MAX_ATTEMPTS) return outcome;
+    const delay =
+      outcome.kind === 'rate-limited' && outcome.retryAfterSeconds !== undefined
+        ? outcome.retryAfterSeconds * 1000
+        : 1000 * 2 ** (attempt - 1) * (0.75 + random() * 0.5);
+    if (clock.now() + delay >= deadline) return outcome;
+    deps.logger.warn('transient failure; retrying', {
+      instance: instance.name,
+      attempt,
+      failure: describeOutcome(outcome),
+      retryInMs: Math.round(delay),
+    });
+    await clock.sleep(delay);
+  }
+}
+
+async function failure(
+  deps: RefreshDeps,
+  instance: InstanceConfig,
+  state: InstanceState,
+  commit: (patch: StatePatch) => Promise<InstanceState>,
+  outcome: Exclude<RefreshOutcome, 'refreshed' | 'current-token-returned' | 'not-due' | 'busy'>,
+  detail: string,
+  transient: boolean,
+  credentials?: CredentialsSecret,
+): Promise<InstanceResult> {
+  const now = deps.clock.now();
+  const consecutiveFailures = (state.consecutiveFailures ?? 0) + 1;
+  const next = await commit({
+    lastAttemptAt: now,
+    lastOutcome: outcome,
+    lastOutcomeDetail: detail,
+    failingSince: state.failingSince ?? now,
+    consecutiveFailures,
+    nextAttemptAt:
+      nextAttemptAfterFailure({
+        now,
+        transient,
+        consecutiveFailures,
+        accessTokenExpiresAt: state.accessTokenExpiresAt,
+        settings: deps.settings,
+      }) ?? null,
+    ...(credentials && {
+      grant: credentials.grant,
+      refreshTokenIssuedAt: Date.parse(credentials.refreshTokenIssuedAt),
+      refreshTokenLifespanSeconds: credentials.refreshTokenLifespanSeconds,
+      refreshTokenFingerprint: fingerprint(credentials.refreshToken),
+    }),
+  });
+  const log = transient ? deps.logger.warn.bind(deps.logger) : deps.logger.error.bind(deps.logger);
+  log('refresh failed', { instance: instance.name, outcome, detail, consecutiveFailures });
+  return { instance: instance.name, outcome, detail, state: next };
+}

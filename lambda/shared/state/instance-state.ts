@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * What the system knows about one instance, held in the state table (never a secret value: tokens
+ * appear only as fingerprints). The refresher writes it under its lease; the probe, the alerts and
+ * the CLI's status read it without touching the credentials secret.
+ */
+export interface InstanceState {
+  readonly instance: string;
+  /** Bumped by every write. */
+  readonly version: number;
+
+  /** Mirrors the access-token secret. */
+  readonly accessTokenExpiresAt?: number;
+  readonly accessTokenFingerprint?: string;
+  readonly accessTokenRefreshedAt?: number;
+  /** Seen from a fresh token's expires_in (+1 s, as ServiceNow reports one less). */
+  readonly accessTokenLifespanSeconds?: number;
+  /** Learned: an early refresh on this instance hands back the current token, so wait for expiry instead. */
+  readonly echoesEarlyRefresh?: boolean;
+
+  /** Mirrors the credentials secret's refresh-token fields, so readers need not open it. */
+  readonly grant?: string;
+  readonly refreshTokenIssuedAt?: number;
+  readonly refreshTokenLifespanSeconds?: number;
+  readonly refreshTokenFingerprint?: string;
+
+  /** The last refresh attempt and its outcome. */
+  readonly lastAttemptAt?: number;
+  readonly lastOutcome?: string;
+  readonly lastOutcomeDetail?: string;
+  readonly lastSuccessAt?: number;
+  /** When the current run of failures began; absent while healthy. */
+  readonly failingSince?: number;
+  readonly consecutiveFailures?: number;
+  /** No automatic attempt before this time (after a failure); forced refreshes ignore it. */
+  readonly nextAttemptAt?: number;
+
+  readonly leaseOwner?: string;
+  readonly leaseExpiresAt?: number;
+}
+
+/** The fields a writer may set; `null` removes a field. */
+export type StatePatch = {
+  -readonly [K in Exclude<keyof InstanceState, 'instance' | 'version' | 'leaseOwner' | 'leaseExpiresAt'>]?:
+    | InstanceState[K]
+    | null;
+};
+
+/** A short, one-way tag of a token: tells tokens apart without storing them. */
+export function fingerprint(token: string): string {
+  return createHash('sha256').update(token).digest('base64url').slice(0, 16);
+}

@@ -1,0 +1,169 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  DynamoDBDocumentClient,
+  GetCommand,
+  UpdateCommand,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import type { InstanceState, StatePatch } from './instance-state';
+
+export class LeaseLostError extends Error {
+  constructor(instance: string) {
+    super(
+      `lost the lease on ${instance} before writing; another writer took over (this run wrote nothing more)`,
+    );
+    this.name = 'LeaseLostError';
+  }
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return (error as { name?: string })?.name === 'ConditionalCheckFailedException';
+}
+
+/** Builds "SET a = :a, ... REMOVE b" from a patch; null removes. */
+function patchExpression(patch: StatePatch): {
+  set: string[];
+  remove: string[];
+  names: Record<string, string>;
+  values: Record<string, unknown>;
+} {
+  const set: string[] = [];
+  const remove: string[] = [];
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === undefined) continue;
+    names[`#${key}`] = key;
+    if (value === null) remove.push(`#${key}`);
+    else {
+      set.push(`#${key} = :${key}`);
+      values[`:${key}`] = value;
+    }
+  }
+  return { set, remove, names, values };
+}
+
+/**
+ * The state table: one item per instance, keyed by `instance`. Every write is conditional, so
+ * concurrent refresher runs, probes and CLI commands never lose each other's updates.
+ */
+export class StateStore {
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  async get(instance: string): Promise<InstanceState | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { instance }, ConsistentRead: true }),
+    );
+    return out.Item as InstanceState | undefined;
+  }
+
+  /** One call per 100 instances. */
+  async getMany(instances: readonly string[]): Promise<Map<string, InstanceState>> {
+    const found = new Map<string, InstanceState>();
+    for (let i = 0; i < instances.length; i += 100) {
+      let keys: Record<string, unknown>[] | undefined = instances
+        .slice(i, i + 100)
+        .map((instance) => ({ instance }));
+      for (let attempt = 0; keys?.length && attempt < 5; attempt++) {
+        const out: BatchGetCommandOutput = await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        for (const item of out.Responses?.[this.tableName] ?? []) {
+          const state = item as InstanceState;
+          found.set(state.instance, state);
+        }
+        keys = out.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+      if (keys?.length) throw new Error(`DynamoDB left ${keys.length} state reads unprocessed after 5 tries`);
+    }
+    return found;
+  }
+
+  /**
+   * Takes the instance's lease if it is free or expired, and returns the state as it is now (the
+   * re-read every writer must act on). Returns undefined when someone else holds it.
+   */
+  async acquireLease(
+    instance: string,
+    owner: string,
+    now: number,
+    durationMs: number,
+  ): Promise<InstanceState | undefined> {
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { instance },
+          UpdateExpression: 'SET leaseOwner = :owner, leaseExpiresAt = :until',
+          ConditionExpression:
+            'attribute_not_exists(leaseOwner) OR leaseExpiresAt < :now OR leaseOwner = :owner',
+          ExpressionAttributeValues: { ':owner': owner, ':until': now + durationMs, ':now': now },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const item = out.Attributes as InstanceState;
+      return { ...item, version: item.version ?? 0 };
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Writes a patch while holding the lease, optionally releasing it in the same write. */
+  async commit(
+    instance: string,
+    owner: string,
+    patch: StatePatch,
+    options: { readonly release: boolean },
+  ): Promise<InstanceState> {
+    const { set, remove, names, values } = patchExpression(patch);
+    set.push('#version = if_not_exists(#version, :zero) + :one');
+    names['#version'] = 'version';
+    values[':zero'] = 0;
+    values[':one'] = 1;
+    values[':owner'] = owner;
+    if (options.release) remove.push('leaseOwner', 'leaseExpiresAt');
+    const input: UpdateCommandInput = {
+      TableName: this.tableName,
+      Key: { instance },
+      UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+      ConditionExpression: 'leaseOwner = :owner',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ReturnValues: 'ALL_NEW',
+    };
+    try {
+      const out = await this.doc.send(new UpdateCommand(input));
+      return out.Attributes as InstanceState;
+    } catch (error) {
+      if (isConditionFailure(error)) throw new LeaseLostError(instance);
+      throw error;
+    }
+  }
+
+  /** Gives the lease back without other changes; a no-op if it is no longer ours. */
+  async releaseLease(instance: string, owner: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { instance },
+          UpdateExpression: 'REMOVE leaseOwner, leaseExpiresAt',
+          ConditionExpression: 'leaseOwner = :owner',
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+}

@@ -1,0 +1,329 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { bootstrapWithPassword } from '../../../lambda/shared/password-bootstrap';
+import { RefresherFixture } from '../../support/refresher-fixture';
+import type { Fault } from '../../support/servicenow-simulator';
+import { TimeWarp } from '../../support/time-warp';
+
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+const scheduled = { source: 'aws.events', 'detail-type': 'Scheduled Event' };
+const force = (instance = 'acme') => ({ action: 'refresh', instances: [instance], force: true });
+
+let fixture: RefresherFixture;
+afterEach(async () => {
+  // Whatever a test did, no secret value may appear in what the system logged.
+  const logged = fixture.logs.text();
+  await fixture.close();
+  for (const secret of fixture.secretValues()) expect(logged).not.toContain(secret);
+});
+
+async function expectValidStoredToken(f: RefresherFixture, name = 'acme') {
+  const stored = await f.accessToken(name);
+  expect(stored).toBeDefined();
+  if (!stored) return;
+  const record = f.instance(name).sim.accessToken(stored.accessToken);
+  expect(f.instance(name).sim.isAccessTokenValid(stored.accessToken)).toBe(true);
+  // Never a validity longer than ServiceNow's.
+  expect(Date.parse(stored.expiresAt)).toBeLessThanOrEqual(record?.expiresAt ?? 0);
+  const state = await f.instanceState(name);
+  expect(state?.accessTokenExpiresAt).toBe(Date.parse(stored.expiresAt));
+}
+
+describe('refresher against the simulator and the local AWS emulator', () => {
+  it('stores a first access token from freshly bootstrapped credentials', async () => {
+    fixture = await RefresherFixture.create();
+    const acme = fixture.instance();
+    const grant = await fixture.client().requestToken({
+      grantType: 'password',
+      clientId: acme.registry.clientId,
+      clientSecret: acme.registry.clientSecret,
+      username: acme.username,
+      password: acme.password,
+    });
+    if (grant.kind !== 'ok' || !grant.value.refreshToken) throw new Error('password grant failed');
+    await fixture.secrets.write(acme.config.credentialsSecretId, {
+      schemaVersion: 1,
+      grant: 'password',
+      clientId: acme.registry.clientId,
+      clientSecret: acme.registry.clientSecret,
+      refreshToken: grant.value.refreshToken,
+      refreshTokenIssuedAt: new Date(grant.value.sentAt).toISOString(),
+      refreshTokenLifespanSeconds: 8_640_000,
+    });
+
+    const response = await fixture.handler()(scheduled);
+
+    expect(response.results).toEqual([expect.objectContaining({ instance: 'acme', outcome: 'refreshed' })]);
+    await expectValidStoredToken(fixture);
+    const state = await fixture.instanceState();
+    expect(state).toMatchObject({ lastOutcome: 'refreshed', consecutiveFailures: 0, grant: 'password' });
+    expect(state?.refreshTokenIssuedAt).toBe(grant.value.sentAt);
+  });
+
+  it('makes no ServiceNow call and no secret read while the stored token is fresh', async () => {
+    fixture = await RefresherFixture.create();
+    await fixture.bootstrap();
+    const calls = fixture.sim.log.length;
+    const handler = fixture.handler();
+
+    await handler(scheduled);
+    await handler(scheduled);
+
+    expect(fixture.sim.log.length).toBe(calls);
+  });
+
+  it('reports "refresh token expired" at day 100 of echoed refresh tokens, not earlier and not later', async () => {
+    fixture = await RefresherFixture.create({ registry: { accessTokenLifespanSeconds: 7200 } });
+    const { refreshTokenExpiresAt } = await fixture.bootstrap();
+    const handler = fixture.handler();
+    const outcomes: { at: number; outcome: string }[] = [];
+    const warp = new TimeWarp(fixture.clock).every('refresher', fixture.settings.scheduleIntervalMs, () =>
+      handler(scheduled),
+    );
+
+    await warp.runFor(101 * DAY, (tick) => {
+      for (const r of (tick.result as { results?: { outcome: string }[] } | undefined)?.results ?? []) {
+        outcomes.push({ at: fixture.clock.now(), outcome: r.outcome });
+      }
+    });
+
+    const firstFailure = outcomes.find(
+      (o) => o.outcome !== 'refreshed' && o.outcome !== 'current-token-returned',
+    );
+    expect(firstFailure?.outcome).toBe('refresh-token-expired');
+    // The last working token was obtained before day 100; the first refusal comes at most one token later.
+    expect(firstFailure?.at).toBeGreaterThanOrEqual(refreshTokenExpiresAt);
+    expect(firstFailure?.at).toBeLessThan(
+      refreshTokenExpiresAt + fixture.settings.scheduleIntervalMs + 5_000,
+    );
+    expect(
+      outcomes
+        .filter((o) => o.at < refreshTokenExpiresAt)
+        .every((o) => !o.outcome.startsWith('refresh-token')),
+    ).toBe(true);
+    const credentials = await fixture.credentials();
+    expect(Date.parse(credentials?.refreshTokenIssuedAt ?? '')).toBe(refreshTokenExpiresAt - 100 * DAY);
+    expect((await fixture.instanceState())?.lastOutcomeDetail).toMatch(/snow-token renew acme/);
+  }, 180_000);
+
+  it('persists a rotated refresh token at once, with a new issue time', async () => {
+    fixture = await RefresherFixture.create({
+      instances: [{ name: 'acme', settings: { rotateRefreshTokens: true } }],
+    });
+    await fixture.bootstrap();
+    const before = await fixture.credentials();
+    fixture.clock.advance(DAY);
+
+    await fixture.handler()(force());
+
+    const after = await fixture.credentials();
+    expect(after?.refreshToken).not.toBe(before?.refreshToken);
+    expect(Date.parse(after?.refreshTokenIssuedAt ?? '')).toBeGreaterThan(
+      Date.parse(before?.refreshTokenIssuedAt ?? ''),
+    );
+    expect(fixture.instance().sim.refreshToken(after?.refreshToken ?? '')?.revoked).toBe(false);
+    // And the stored one keeps working.
+    fixture.clock.advance(DAY);
+    expect((await fixture.handler()(force())).results[0]?.outcome).toBe('refreshed');
+  });
+
+  it('loses no update when two refresher runs and a renewal race on one instance', async () => {
+    fixture = await RefresherFixture.create({
+      instances: [{ name: 'acme', settings: { rotateRefreshTokens: true } }],
+    });
+    await fixture.bootstrap();
+    const first = fixture.handler();
+    const second = fixture.handler();
+    const acme = fixture.instance();
+    const renew = async () => {
+      for (let attempt = 0; attempt < 50; attempt++) {
+        const result = await bootstrapWithPassword(
+          {
+            clock: fixture.clock,
+            secrets: fixture.secrets,
+            state: fixture.state,
+            client: fixture.client(),
+            owner: 'cli/racer',
+          },
+          acme.config,
+          {
+            clientId: acme.registry.clientId,
+            clientSecret: acme.registry.clientSecret,
+            username: acme.username,
+            password: acme.password,
+          },
+        );
+        if (result.kind === 'ok') return result;
+        if (result.kind === 'failed') throw new Error(result.message);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      throw new Error('renewal never got the lease');
+    };
+    const outcomes: string[] = [];
+
+    for (let round = 0; round < 8; round++) {
+      fixture.clock.advance(40 * MINUTE);
+      const [a, b] = await Promise.all([first(force()), second(force()), renew()]);
+      outcomes.push(...[...a.results, ...b.results].map((r) => r.outcome));
+      const credentials = await fixture.credentials();
+      const live = acme.sim.refreshToken(credentials?.refreshToken ?? '');
+      expect(live?.revoked).toBe(false);
+      expect(live?.expiresAt).toBeGreaterThan(fixture.clock.now());
+      await expectValidStoredToken(fixture);
+      const state = await fixture.instanceState();
+      expect(state?.refreshTokenIssuedAt).toBe(Date.parse(credentials?.refreshTokenIssuedAt ?? ''));
+      expect(state?.leaseOwner).toBeUndefined();
+    }
+    // The lease really was contended: some runs found it held.
+    expect(outcomes).toContain('busy');
+    expect(outcomes).toContain('refreshed');
+  });
+
+  const faults: [string, Fault | 'hibernation' | 'rejected' | 'rate-limited', string][] = [
+    ['a 500', { kind: 'status', status: 500 }, 'unavailable'],
+    ['a 503', { kind: 'status', status: 503 }, 'unavailable'],
+    ['a connection reset', { kind: 'reset' }, 'network-error'],
+    ['a server that never answers', { kind: 'hang' }, 'timeout'],
+    ['HTML sent as JSON', { kind: 'non-json' }, 'unavailable'],
+    ['an oversized body', { kind: 'huge-body', bytes: 500_000 }, 'malformed'],
+    ['a truncated body', { kind: 'truncated-body' }, 'network-error'],
+    [
+      'a JSON answer without a token',
+      { kind: 'status', status: 200, body: '{"result":"ok"}', contentType: 'application/json' },
+      'malformed',
+    ],
+    ['a 200 hibernation page', 'hibernation', 'unavailable'],
+    ['a rate limit', 'rate-limited', 'rate-limited'],
+    ['a rejected grant', 'rejected', 'refresh-token-rejected'],
+  ];
+
+  it.each(faults)(
+    'leaves both secrets intact and records the failure after %s',
+    async (_name, fault, outcome) => {
+      fixture = await RefresherFixture.create({
+        refresh: { attemptBudgetMs: 3_000 },
+      });
+      await fixture.bootstrap();
+      const acme = fixture.instance();
+      const credentialsBefore = await fixture.rawSecret(acme.config.credentialsSecretId);
+      const tokenBefore = await fixture.rawSecret(acme.config.accessTokenSecretId);
+      if (fault === 'hibernation') acme.sim.settings.hibernation = 'html-200';
+      else if (fault === 'rejected') acme.registry.clientSecret = 'rotated-by-admin';
+      else if (fault === 'rate-limited') acme.sim.settings.queueFull = true;
+      else acme.sim.addFault({ fault, path: '/oauth_token.do', times: Number.POSITIVE_INFINITY });
+
+      const response = await fixture.handler()(force());
+
+      expect(response.results[0]?.outcome).toBe(outcome);
+      expect(await fixture.rawSecret(acme.config.credentialsSecretId)).toBe(credentialsBefore);
+      expect(await fixture.rawSecret(acme.config.accessTokenSecretId)).toBe(tokenBefore);
+      const state = await fixture.instanceState();
+      expect(state).toMatchObject({ lastOutcome: outcome, consecutiveFailures: 1 });
+      expect(state?.failingSince).toBeDefined();
+      expect(state?.leaseOwner).toBeUndefined();
+    },
+    30_000,
+  );
+
+  it('calls a 200 hibernation page "unavailable: hibernating", not a broken token', async () => {
+    fixture = await RefresherFixture.create();
+    await fixture.bootstrap();
+    fixture.instance().sim.settings.hibernation = 'html-200';
+
+    const response = await fixture.handler()(force());
+
+    expect(response.results[0]).toMatchObject({
+      outcome: 'unavailable',
+      detail: expect.stringMatching(/hibernating/),
+    });
+  });
+
+  it('retries a transient failure within the run and succeeds', async () => {
+    fixture = await RefresherFixture.create();
+    await fixture.bootstrap();
+    fixture
+      .instance()
+      .sim.addFault({ fault: { kind: 'status', status: 503 }, path: '/oauth_token.do', times: 1 });
+    fixture.clock.advance(31 * MINUTE);
+
+    const response = await fixture.handler()(force());
+
+    expect(response.results[0]?.outcome).toBe('refreshed');
+    expect(fixture.sim.count({ path: '/oauth_token.do', grantType: 'refresh_token' })).toBe(2);
+  });
+
+  it('does not retry a rejected grant within the run, and waits before the next automatic try', async () => {
+    fixture = await RefresherFixture.create();
+    await fixture.bootstrap();
+    fixture.instance().registry.clientSecret = 'rotated-by-admin';
+    const handler = fixture.handler();
+    fixture.clock.advance(28 * MINUTE);
+
+    await handler(scheduled);
+    await handler(scheduled);
+
+    expect(fixture.sim.count({ grantType: 'refresh_token' })).toBe(1);
+    const state = await fixture.instanceState();
+    expect(state?.lastOutcomeDetail).toMatch(/revoked, or the client secret changed/);
+    expect(state?.nextAttemptAt).toBe((state?.lastAttemptAt ?? 0) + fixture.settings.permanentRetryMs);
+  });
+
+  it.each([
+    ['not JSON', 'refresh-token=abc'],
+    ['missing fields', '{"schemaVersion":1,"grant":"password","clientId":"x"}'],
+    [
+      'a wrong type',
+      '{"schemaVersion":1,"grant":"password","clientId":"x","clientSecret":"y","refreshToken":7,"refreshTokenIssuedAt":"2026-01-01T00:00:00Z"}',
+    ],
+    ['an unknown schema version', '{"schemaVersion":9}'],
+  ])('reports a credentials secret with %s and leaves it untouched', async (_case, text) => {
+    fixture = await RefresherFixture.create();
+    const acme = fixture.instance();
+    await fixture.secrets.write(acme.config.credentialsSecretId, JSON.parse(JSON.stringify(text)));
+    const raw = await fixture.rawSecret(acme.config.credentialsSecretId);
+
+    const response = await fixture.handler()(scheduled);
+
+    expect(response.results[0]).toMatchObject({
+      outcome: 'invalid-credentials-secret',
+      detail: expect.stringMatching(/is not valid \(.+\).*snow-token renew acme/),
+    });
+    expect(await fixture.rawSecret(acme.config.credentialsSecretId)).toBe(raw);
+    expect(fixture.sim.log).toHaveLength(0);
+  });
+
+  it('says how to bootstrap an instance whose credentials secret has no value yet', async () => {
+    fixture = await RefresherFixture.create();
+
+    const response = await fixture.handler()(scheduled);
+
+    expect(response.results[0]).toMatchObject({
+      outcome: 'not-bootstrapped',
+      detail: expect.stringMatching(/snow-token bootstrap acme/),
+    });
+  });
+
+  it('refreshes each of several instances independently', async () => {
+    fixture = await RefresherFixture.create({
+      instances: [{ name: 'acme' }, { name: 'globex' }, { name: 'initech' }],
+    });
+    for (const name of ['acme', 'globex', 'initech']) await fixture.bootstrap(name);
+    fixture.instance('globex').sim.settings.hibernation = 'html-503';
+    fixture.clock.advance(31 * MINUTE);
+
+    const response = await fixture.handler()(scheduled);
+
+    const byInstance = Object.fromEntries(response.results.map((r) => [r.instance, r.outcome]));
+    expect(byInstance).toEqual({ acme: 'refreshed', globex: 'unavailable', initech: 'refreshed' });
+  });
+
+  it('refuses an unknown instance and an unknown event with a message that says what to send', async () => {
+    fixture = await RefresherFixture.create();
+    const handler = fixture.handler();
+
+    await expect(handler({ action: 'refresh', instances: ['nope'] })).rejects.toThrow(
+      /unknown instance nope; configured: acme/,
+    );
+    await expect(handler({ hello: 'world' })).rejects.toThrow(/unrecognised event/);
+  });
+});
