@@ -4,8 +4,8 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { systemClock } from '../shared/clock';
-import { jsonText, parseEnvironment } from '../shared/environment';
-import { type InstanceConfig, instanceListSchema } from '../shared/instance-config';
+import { loadInstances, parseEnvironment } from '../shared/environment';
+import type { InstanceConfig } from '../shared/instance-config';
 import { createLogger } from '../shared/logger';
 import { SecretStore } from '../shared/secrets/secret-store';
 import { createServiceNowAgent, ServiceNowClient } from '../shared/servicenow/servicenow-client';
@@ -17,13 +17,13 @@ const seconds = z.coerce.number().int().positive();
 const env = parseEnvironment(
   z.object({
     STATE_TABLE_NAME: z.string().min(1),
-    INSTANCES: z.string().transform(jsonText).pipe(instanceListSchema),
     SCHEDULE_INTERVAL_SECONDS: seconds.default(DEFAULT_REFRESH_SETTINGS.scheduleIntervalMs / 1000),
     REFRESH_AHEAD_SECONDS: seconds.default(DEFAULT_REFRESH_SETTINGS.refreshAheadMs / 1000),
   }),
   process.env,
   'The refresher function',
 );
+const instances = loadInstances(process.env, 'The refresher function');
 
 // Created once per execution environment and reused by every invocation.
 const logger = createLogger('servicenow-token-refresher');
@@ -50,7 +50,7 @@ const refresh = createRefreshHandler(
     },
     owner: `refresher/${randomUUID()}`,
   },
-  env.INSTANCES,
+  instances,
 );
 
 export const handler = async (event: unknown, context: Context) => {

@@ -1,4 +1,7 @@
-import type { z } from 'zod';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { z } from 'zod';
+import { type InstanceConfig, instanceListSchema } from './instance-config';
 
 /**
  * Validates a function's environment once, when it loads. A bad deployment fails at the first
@@ -23,4 +26,37 @@ export function jsonText(text: string, ctx: z.RefinementCtx): unknown {
     ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
     return undefined;
   }
+}
+
+/**
+ * The configured instances: from INSTANCES_FILE (a JSON file bundled with the function, which is how
+ * the construct ships them: Lambda's 4 KB environment cannot hold 200 instances), or from INSTANCES
+ * (inline JSON, handy for a few instances and for tests).
+ */
+export function loadInstances(env: NodeJS.ProcessEnv, functionName: string): InstanceConfig[] {
+  const file = env.INSTANCES_FILE;
+  let text = env.INSTANCES;
+  let source = 'INSTANCES';
+  if (file) {
+    const path = isAbsolute(file) ? file : join(env.LAMBDA_TASK_ROOT ?? process.cwd(), file);
+    source = `INSTANCES_FILE (${path})`;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new Error(
+        `${functionName} is misconfigured: cannot read ${source}: ${(error as Error).message}. The construct bundles this file with the function; redeploy the stack.`,
+      );
+    }
+  }
+  if (text === undefined) {
+    throw new Error(
+      `${functionName} is misconfigured: set INSTANCES_FILE or INSTANCES. These variables are set by the CDK construct; redeploy the stack rather than editing them by hand.`,
+    );
+  }
+  const parsed = z.string().transform(jsonText).pipe(instanceListSchema).safeParse(text);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(list)'}: ${i.message}`).join('; ');
+  throw new Error(
+    `${functionName} is misconfigured: ${source}: ${problems}. These variables are set by the CDK construct; redeploy the stack rather than editing them by hand.`,
+  );
 }

@@ -43,19 +43,22 @@ describe('the deployed refresher handler (environment, real clock, real SDK clie
 
   it.each([
     [{ INSTANCES: '[]' }, /STATE_TABLE_NAME/],
-    [{ STATE_TABLE_NAME: 't', INSTANCES: 'not json' }, /INSTANCES: is not valid JSON/],
-    [{ STATE_TABLE_NAME: 't', INSTANCES: '[{"name":"Bad Name","url":"http://x"}]' }, /INSTANCES\.0\.name/],
+    [{ STATE_TABLE_NAME: 't' }, /set INSTANCES_FILE or INSTANCES/],
+    [{ STATE_TABLE_NAME: 't', INSTANCES_FILE: '/nonexistent/instances.json' }, /cannot read INSTANCES_FILE/],
+    [{ STATE_TABLE_NAME: 't', INSTANCES: 'not json' }, /INSTANCES: \(list\): is not valid JSON/],
+    [{ STATE_TABLE_NAME: 't', INSTANCES: '[{"name":"Bad Name","url":"http://x"}]' }, /INSTANCES: 0\.name/],
     [
       {
         STATE_TABLE_NAME: 't',
         INSTANCES:
           '[{"name":"acme","url":"http://acme.service-now.com","credentialsSecretId":"c","accessTokenSecretId":"a"}]',
       },
-      /INSTANCES\.0\.url: use https/,
+      /INSTANCES: 0\.url: use https/,
     ],
   ])('fails at load with a message naming the bad variable (%o)', async (env, message) => {
     delete process.env.STATE_TABLE_NAME;
     delete process.env.INSTANCES;
+    delete process.env.INSTANCES_FILE;
 
     await expect(loadHandler(env)).rejects.toThrow(message);
     await expect(loadHandler(env)).rejects.toThrow(/redeploy the stack/);
