@@ -19,6 +19,13 @@ export const instanceConfigSchema = z.object({
   ),
   credentialsSecretId: z.string().min(1),
   accessTokenSecretId: z.string().min(1),
+  /** The probe's GET path; default the one-row sys_user query. */
+  probePath: z
+    .string()
+    .regex(/^\/api\//, 'use a REST API path on the instance, e.g. /api/now/table/sys_user?sysparm_limit=1')
+    .optional(),
+  /** Days before the refresh token's end at which to warn; default [30, 14, 7, 3, 1]. */
+  expiryWarningDays: z.array(z.number().int().positive()).min(1).optional(),
 });
 
 export type InstanceConfig = z.infer<typeof instanceConfigSchema>;
