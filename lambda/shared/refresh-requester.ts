@@ -1,0 +1,41 @@
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { RefreshResponse } from '../refresher/refresh-handler';
+
+/** Asks the refresher for an immediate refresh of one instance and returns what it did. */
+export interface RefreshRequester {
+  requestRefresh(instance: string): Promise<RefreshResponse['results'][number]>;
+}
+
+/**
+ * The deployed way: a synchronous invocation of the refresher function, which takes the
+ * instance's lease like any other writer. Needs lambda:InvokeFunction (the construct's
+ * grantRequestRefresh).
+ */
+export class LambdaRefreshRequester implements RefreshRequester {
+  constructor(
+    private readonly lambda: Pick<LambdaClient, 'send'>,
+    private readonly functionName: string,
+  ) {}
+
+  async requestRefresh(instance: string): Promise<RefreshResponse['results'][number]> {
+    const out = await this.lambda.send(
+      new InvokeCommand({
+        FunctionName: this.functionName,
+        InvocationType: 'RequestResponse',
+        Payload: new TextEncoder().encode(
+          JSON.stringify({ action: 'refresh', instances: [instance], force: true }),
+        ),
+      }),
+    );
+    const text = out.Payload ? new TextDecoder().decode(out.Payload) : '';
+    if (out.FunctionError) {
+      throw new Error(
+        `the refresher function ${this.functionName} failed (${out.FunctionError}); see its log group. ${text.slice(0, 300)}`,
+      );
+    }
+    const response = JSON.parse(text) as RefreshResponse;
+    const result = response.results.find((r) => r.instance === instance);
+    if (!result) throw new Error(`the refresher returned no result for ${instance}`);
+    return result;
+  }
+}
