@@ -1,0 +1,195 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AccessToken } from '../../client/token-client';
+import { TokenClientError } from '../../client/token-client-error';
+import { RefresherFixture } from '../support/refresher-fixture';
+import { syncJobTokenClient } from './token-client-fixture';
+
+const SECOND = 1_000;
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+
+let fixture: RefresherFixture;
+const errors: unknown[] = [];
+afterEach(async () => {
+  // Whatever a test did, no token or other secret value may appear in a log line or an error.
+  const logged = fixture.logs.text();
+  await fixture.close();
+  const seen = `${logged}\n${errors.map((e) => `${(e as Error).message} ${JSON.stringify(e)}`).join('\n')}`;
+  errors.length = 0;
+  for (const secret of fixture.secretValues()) expect(seen).not.toContain(secret);
+});
+
+async function failure(promise: Promise<unknown>): Promise<TokenClientError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  errors.push(error);
+  expect(error).toBeInstanceOf(TokenClientError);
+  return error as TokenClientError;
+}
+
+describe('token client against the simulator and the local AWS emulator', () => {
+  it('serves 10 000 concurrent getToken() calls with exactly one secret read', async () => {
+    fixture = await RefresherFixture.create();
+    await fixture.bootstrap();
+    const { tokens, reads, invocations } = syncJobTokenClient(fixture);
+
+    const results = await Promise.all(Array.from({ length: 10_000 }, () => tokens.getToken()));
+
+    expect(reads.count).toBe(1);
+    expect(invocations).toHaveLength(0);
+    expect(new Set(results.map((t) => t.accessToken)).size).toBe(1);
+    expect(fixture.instance().sim.isAccessTokenValid(results[0]?.accessToken ?? '')).toBe(true);
+  });
+
+  it('answers from memory while the cached token is valid for the minimum', async () => {
+    fixture = await RefresherFixture.create();
+    await fixture.bootstrap();
+    const { tokens, reads } = syncJobTokenClient(fixture);
+    const first = await tokens.getToken();
+
+    fixture.clock.advance(20 * MINUTE);
+    const later = await tokens.getToken();
+
+    expect(later.accessToken).toBe(first.accessToken);
+    expect(reads.count).toBe(1);
+  });
+
+  it('hands out no expired or too-short token while tokens cross their expiry', async () => {
+    // 'current-remaining': ServiceNow hands back the current token until it lapses (the hard case).
+    fixture = await RefresherFixture.create({
+      instances: [{ name: 'acme', settings: { earlyRefreshMode: 'current-remaining' } }],
+    });
+    await fixture.bootstrap();
+    const { sim } = fixture.instance();
+    const { tokens, reads, invocations } = syncJobTokenClient(fixture);
+    const violations: string[] = [];
+    const seen = new Set<string>();
+    const minimums = [0, undefined, 5 * MINUTE];
+    let calls = 0;
+    const check = (token: AccessToken, minValidityMs = 60 * SECOND) => {
+      calls++;
+      seen.add(token.accessToken);
+      const left = (sim.accessToken(token.accessToken)?.expiresAt ?? 0) - fixture.clock.now();
+      if (!sim.isAccessTokenValid(token.accessToken)) violations.push(`expired token at call ${calls}`);
+      else if (left < minValidityMs) violations.push(`${left} ms left < ${minValidityMs} at call ${calls}`);
+    };
+
+    // Two and a half token lifetimes (1800 s each), 20 callers every 7 simulated seconds.
+    const end = fixture.clock.now() + 75 * MINUTE;
+    while (fixture.clock.now() < end) {
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => {
+          const minValidityMs = minimums[i % minimums.length];
+          return tokens
+            .getToken(minValidityMs === undefined ? {} : { minValidityMs })
+            .then((token) => check(token, minValidityMs));
+        }),
+      );
+      fixture.clock.advance(7 * SECOND);
+    }
+
+    expect(violations).toEqual([]);
+    expect(seen.size).toBeGreaterThanOrEqual(3);
+    // Bounded work: a handful of reads and refresh requests per token lifetime, not one per call.
+    expect(calls).toBeGreaterThan(10_000);
+    expect(reads.count).toBeLessThan(20);
+    expect(invocations.length).toBeLessThan(10);
+  });
+
+  it('asks the refresher once for a stored token below the minimum, and returns the new one', async () => {
+    fixture = await RefresherFixture.create({
+      instances: [{ name: 'acme', settings: { earlyRefreshMode: 'new-token' } }],
+    });
+    await fixture.bootstrap();
+    const stored = await fixture.accessToken();
+    const { tokens, invocations } = syncJobTokenClient(fixture);
+    fixture.clock.advance(10 * MINUTE);
+
+    const token = await tokens.getToken({ minValidityMs: 25 * MINUTE });
+
+    expect(invocations.map((i) => i.payload)).toEqual([
+      { action: 'refresh', instances: ['acme'], force: true },
+    ]);
+    expect(token.accessToken).not.toBe(stored?.accessToken);
+    expect(fixture.instance().sim.isAccessTokenValid(token.accessToken)).toBe(true);
+  });
+
+  it('tells a caller that asks for more than a token ever lives to ask for less', async () => {
+    fixture = await RefresherFixture.create({
+      instances: [{ name: 'acme', settings: { earlyRefreshMode: 'new-token' } }],
+    });
+    await fixture.bootstrap();
+    const { tokens, invocations } = syncJobTokenClient(fixture);
+
+    const error = await failure(tokens.getToken({ minValidityMs: 60 * MINUTE }));
+
+    expect(error.code).toBe('validity-unreachable');
+    expect(error.message).toMatch(
+      /valid for 1\d{3} s, less than the 3605 s asked for.*access token lifespan/,
+    );
+    expect(invocations).toHaveLength(1);
+  });
+
+  it('says to run snow-token renew when the refresher reports the refresh token expired', async () => {
+    fixture = await RefresherFixture.create();
+    await fixture.bootstrap();
+    const { tokens } = syncJobTokenClient(fixture);
+    fixture.clock.advance(101 * DAY);
+
+    const error = await failure(tokens.getToken());
+
+    expect(error.code).toBe('refresh-failed');
+    expect(error.retryable).toBe(false);
+    expect(error.message).toMatch(
+      /refresher reported refresh-token-expired .*snow-token renew acme.* for acme/,
+    );
+  });
+
+  it('names the broken field of a secret that does not parse, never its value, and caches nothing', async () => {
+    fixture = await RefresherFixture.create();
+    await fixture.bootstrap();
+    const good = await fixture.accessToken();
+    const secretId = fixture.instance().config.accessTokenSecretId;
+    await fixture.secrets.write(secretId, { ...good, expiresAt: 'next tuesday' });
+    const { tokens, reads } = syncJobTokenClient(fixture);
+
+    const error = await failure(tokens.getToken());
+    await fixture.secrets.write(secretId, good);
+    const token = await tokens.getToken();
+
+    expect(error.code).toBe('secret-invalid');
+    expect(error.message).toMatch(/expiresAt/);
+    expect(error.message).not.toContain('next tuesday');
+    expect(token.accessToken).toBe(good?.accessToken);
+    expect(reads.count).toBe(2);
+  });
+
+  it('reports a refresher that fails as a function error, with what it said', async () => {
+    fixture = await RefresherFixture.create();
+    await fixture.bootstrap();
+    // An instance name the refresher does not know: the function throws.
+    const { tokens } = syncJobTokenClient(fixture, { askFor: 'not-configured' });
+    fixture.clock.advance(31 * MINUTE);
+
+    const error = await failure(tokens.getToken());
+
+    expect(error.code).toBe('refresh-request-failed');
+    expect(error.message).toMatch(
+      /refresher function .* failed \(Unhandled\).*unknown instance not-configured/,
+    );
+  });
+
+  it('shares one failure among concurrent callers instead of asking the refresher for each', async () => {
+    fixture = await RefresherFixture.create();
+    await fixture.bootstrap();
+    const { tokens, invocations } = syncJobTokenClient(fixture);
+    fixture.clock.advance(101 * DAY);
+
+    const settled = await Promise.allSettled(Array.from({ length: 500 }, () => tokens.getToken()));
+
+    expect(settled.every((s) => s.status === 'rejected')).toBe(true);
+    expect(invocations).toHaveLength(1);
+  });
+});
