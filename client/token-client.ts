@@ -65,7 +65,7 @@ export interface GetTokenOptions {
 }
 
 /** Refresh requests and re-reads per `getToken()` are capped as well as timed. */
-const MAX_STEPS = 12;
+const MAX_STEPS = 30;
 const POLL_FIRST_MS = 250;
 const POLL_MAX_MS = 2_000;
 
@@ -168,7 +168,8 @@ export class TokenClient {
     let stored = await this.read();
     let lastReport = 'the stored token was not valid for long enough';
     let pollMs = POLL_FIRST_MS;
-    let waitForWriter = false;
+    /** Set while another writer is expected to replace the token we saw (its value, or undefined). */
+    let writer: { readonly replacing: string | undefined } | undefined;
 
     for (let step = 0; step < MAX_STEPS; step++) {
       if (stored.kind === 'token' && this.isUsable(stored.token, minValidityMs)) {
@@ -192,13 +193,15 @@ export class TokenClient {
         continue;
       }
       if (now >= deadline) break;
-      if (waitForWriter) {
+      const seen = stored.kind === 'token' ? stored.token.accessToken : undefined;
+      if (writer && writer.replacing === seen) {
+        // Re-read (not re-invoke) until the writer's token appears: one refresh request per wait.
         await this.clock.sleep(Math.min(pollMs * (0.75 + this.random() * 0.5), deadline - now));
         pollMs = Math.min(pollMs * 2, POLL_MAX_MS);
-        waitForWriter = false;
         stored = await this.read();
         continue;
       }
+      writer = undefined;
 
       const result = await this.requestRefresh();
       const reported = `${result.outcome}${result.detail ? ` (${result.detail})` : ''}`;
@@ -225,7 +228,7 @@ export class TokenClient {
               false,
             );
           }
-          waitForWriter = true;
+          writer = { replacing: seen };
           break;
         }
         case 'current-token-returned': {
@@ -254,7 +257,7 @@ export class TokenClient {
         case 'busy':
         case 'not-due':
           // Another writer holds the lease (usually the scheduled run): its token appears shortly.
-          waitForWriter = true;
+          writer = { replacing: seen };
           break;
         default:
           throw new TokenClientError(

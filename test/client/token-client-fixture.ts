@@ -80,5 +80,5 @@ export function syncJobTokenClient(
     options.settings,
   );
   fixture.onClose(() => secrets.destroy());
-  return { tokens, reads, invocations };
+  return { tokens, reads, invocations, secrets };
 }

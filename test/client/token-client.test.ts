@@ -192,4 +192,45 @@ describe('token client against the simulator and the local AWS emulator', () => 
     expect(settled.every((s) => s.status === 'rejected')).toBe(true);
     expect(invocations).toHaveLength(1);
   });
+
+  it('waits for the writer that holds the lease, re-reading rather than invoking again', async () => {
+    fixture = await RefresherFixture.create();
+    await fixture.bootstrap();
+    const { tokens, invocations, secrets, reads } = syncJobTokenClient(fixture);
+    fixture.clock.advance(31 * MINUTE);
+    await fixture.state.acquireLease('acme', 'refresher/scheduled', fixture.clock.now(), 90 * SECOND);
+    // The scheduled run finishes while the client waits: just before the client's third read.
+    secrets.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'GetSecretValueCommand' && reads.count === 3) {
+          await fixture.state.releaseLease('acme', 'refresher/scheduled');
+          await fixture.handler()({ action: 'refresh', instances: ['acme'], force: true });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'scheduledRunFinishes' },
+    );
+
+    const token = await tokens.getToken();
+
+    expect(fixture.instance().sim.isAccessTokenValid(token.accessToken)).toBe(true);
+    expect(invocations).toHaveLength(1);
+    expect(reads.count).toBe(3);
+  });
+
+  it('gives up after the wait when the lease holder never delivers, saying what the refresher reported', async () => {
+    fixture = await RefresherFixture.create();
+    await fixture.bootstrap();
+    const { tokens, invocations, reads } = syncJobTokenClient(fixture);
+    fixture.clock.advance(31 * MINUTE);
+    await fixture.state.acquireLease('acme', 'refresher/stuck', fixture.clock.now(), 10 * MINUTE);
+
+    const error = await failure(tokens.getToken());
+
+    expect(error.code).toBe('timeout');
+    expect(error.retryable).toBe(true);
+    expect(error.message).toMatch(/within 30 s \(the refresher last reported busy\).*snow-token status acme/);
+    expect(invocations).toHaveLength(1);
+    expect(reads.count).toBeLessThan(25);
+  });
 });
