@@ -9,7 +9,7 @@ import { SecretsManagerClient, type SecretsManagerClientConfig } from '@aws-sdk/
 import { LambdaRefreshRequester } from '../lambda/shared/refresh-requester';
 import { TokenClient, type TokenClientDeps, type TokenClientSettings } from './token-client';
 
-export type { Clock } from '../lambda/shared/clock';
+export { type Clock, systemClock } from '../lambda/shared/clock';
 export { LambdaRefreshRequester, type RefreshRequester } from '../lambda/shared/refresh-requester';
 export {
   type AccessTokenSecret,

@@ -9,8 +9,6 @@
  *   npx tsx examples/sync-job.ts
  */
 import { fileURLToPath } from 'node:url';
-import type { Dispatcher } from 'undici';
-import { z } from 'zod';
 import {
   type Clock,
   createServiceNowAgent,
@@ -19,9 +17,11 @@ import {
   isTransient,
   type Outcome,
   ServiceNowApiClient,
+  systemClock,
   type TokenClient,
-} from '../client/index';
-import { systemClock } from '../lambda/shared/clock';
+} from 'servicenow-token-refresher/client';
+import type { Dispatcher } from 'undici';
+import { z } from 'zod';
 
 export interface SyncJobOptions {
   /** One per process and instance, shared by every worker of the job. */
