@@ -1,0 +1,126 @@
+import { CfnOutput, type Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../lambda/shared/metrics';
+
+/** The `service` dimension of every metric the functions emit. */
+export const METRICS_SERVICE = 'servicenow-token-refresher';
+
+export interface InstanceResourcesProps {
+  readonly instanceName: string;
+  readonly instanceUrl: string;
+  readonly credentialsSecretName: string;
+  readonly accessTokenSecretName: string;
+  /** The refresher's role: with the operators, the only principals that may read or write the credentials. */
+  readonly refresherRole: iam.IRole;
+  readonly operatorPrincipalArns: readonly string[];
+  readonly encryptionKey?: kms.IKey;
+  readonly removalPolicy: RemovalPolicy;
+  readonly alertTopic: sns.ITopic;
+  readonly deadManPeriod: Duration;
+  /** Prefix of alarm names, e.g. "servicenow-token". */
+  readonly alarmNamePrefix: string;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/**
+ * What one ServiceNow instance owns: its two secrets under stable names, the credentials secret's
+ * resource policy, and the dead-man's switch that fires when no refresh has succeeded for a while.
+ */
+export class InstanceResources extends Construct {
+  readonly credentialsSecret: secretsmanager.CfnSecret;
+  readonly accessTokenSecret: secretsmanager.CfnSecret;
+  readonly deadManAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: InstanceResourcesProps) {
+    super(scope, id);
+    const { instanceName: name } = props;
+    const tags = (kind: string) =>
+      Object.entries({ ...props.tags, 'servicenow-token:instance': name, 'servicenow-token:kind': kind }).map(
+        ([key, value]) => ({ key, value }),
+      );
+
+    // L1 on purpose: without SecretString or GenerateSecretString the secret is created with no
+    // value, and the refresher reports "not bootstrapped" until `snow-token bootstrap` fills it.
+    // (The L2 Secret would generate a random value the refresher would then refuse as malformed.)
+    this.credentialsSecret = new secretsmanager.CfnSecret(this, 'Credentials', {
+      name: props.credentialsSecretName,
+      description: `ServiceNow OAuth client and refresh token for ${name} (${props.instanceUrl}). Filled by "snow-token bootstrap ${name}"; readable only by the refresher and the operators.`,
+      kmsKeyId: props.encryptionKey?.keyArn,
+      tags: tags('credentials'),
+    });
+    this.accessTokenSecret = new secretsmanager.CfnSecret(this, 'AccessToken', {
+      name: props.accessTokenSecretName,
+      description: `Current ServiceNow access token for ${name} (${props.instanceUrl}). Written only by the refresher; read by sync jobs.`,
+      kmsKeyId: props.encryptionKey?.keyArn,
+      tags: tags('access-token'),
+    });
+    for (const secret of [this.credentialsSecret, this.accessTokenSecret]) {
+      secret.applyRemovalPolicy(props.removalPolicy);
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'The refresher is the rotation: it replaces the access token before every expiry (about every 30 minutes) and the refresh token can only be renewed by a password grant (snow-token renew), which no rotation Lambda may automate without storing the password.',
+      });
+    }
+
+    // Identity policies elsewhere grant nothing on credentials to anyone but the refresher; this
+    // deny makes that hold even for administrators with secretsmanager:* in the account.
+    new secretsmanager.CfnResourcePolicy(this, 'CredentialsPolicy', {
+      secretId: this.credentialsSecret.ref,
+      blockPublicPolicy: true,
+      resourcePolicy: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'OnlyRefresherAndOperatorsUseCredentials',
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
+            Resource: '*',
+            Condition: {
+              StringNotLike: {
+                'aws:PrincipalArn': [props.refresherRole.roleArn, ...props.operatorPrincipalArns],
+              },
+            },
+          },
+        ],
+      },
+    });
+
+    this.deadManAlarm = new cloudwatch.Alarm(this, 'NoRefreshAlarm', {
+      alarmName: `${props.alarmNamePrefix}-${name}-no-refresh`,
+      alarmDescription: `No access token for ${name} has been refreshed for ${props.deadManPeriod.toHumanString()}: sync jobs will soon (or already) hold an expired token. See the refresher's logs and the state table item "${name}"; the runbook is in the README (Operations).`,
+      metric: new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: 'RefreshSuccess',
+        dimensionsMap: { service: METRICS_SERVICE, instance: name },
+        statistic: cloudwatch.Stats.SUM,
+        period: props.deadManPeriod,
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      // A refresher that never runs emits nothing: silence is the failure this alarm exists for.
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    this.deadManAlarm.addAlarmAction(new SnsAction(props.alertTopic));
+    this.deadManAlarm.addOkAction(new SnsAction(props.alertTopic));
+
+    new CfnOutput(this, 'Secrets', {
+      description: `Secret names and ARNs for the ServiceNow instance ${name}`,
+      value: Stack.of(this).toJsonString({
+        instance: name,
+        credentialsSecretName: props.credentialsSecretName,
+        credentialsSecretArn: this.credentialsSecret.ref,
+        accessTokenSecretName: props.accessTokenSecretName,
+        accessTokenSecretArn: this.accessTokenSecret.ref,
+      }),
+    });
+  }
+}

@@ -1,0 +1,96 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, type MetricName } from '../lambda/shared/metrics';
+
+export interface RefresherDashboardProps {
+  readonly dashboardName: string;
+  readonly functions: readonly lambda.IFunction[];
+  readonly failedInvocations: sqs.IQueue;
+}
+
+/**
+ * One line per instance on every per-instance graph, through CloudWatch SEARCH expressions: the
+ * dashboard's size does not grow with the number of instances (200 instances x 5 metrics as
+ * explicit metrics would pass the 500-metrics-per-widget limit), and a new instance appears on
+ * its own once it emits.
+ */
+export class RefresherDashboard extends Construct {
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: RefresherDashboardProps) {
+    super(scope, id);
+    const perInstance = (metric: MetricName, statistic: string, period: Duration) =>
+      new cloudwatch.SearchExpression({
+        expression: `SEARCH('{${METRICS_NAMESPACE},instance,service} MetricName="${metric}"', '${statistic}', ${period.toSeconds()})`,
+        label: '',
+        period,
+      });
+    const graph = (title: string, metrics: cloudwatch.IMetric[], unit?: string) =>
+      new cloudwatch.GraphWidget({
+        title,
+        left: metrics,
+        width: 12,
+        height: 6,
+        leftYAxis: unit ? { label: unit, showUnits: false, min: 0 } : { min: 0 },
+        legendPosition: cloudwatch.LegendPosition.RIGHT,
+      });
+    const hour = Duration.hours(1);
+    const fiveMinutes = Duration.minutes(5);
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Resource', {
+      dashboardName: props.dashboardName,
+      defaultInterval: Duration.days(7),
+      widgets: [
+        [
+          new cloudwatch.TextWidget({
+            markdown:
+              "# ServiceNow token refresher\nOne line per instance. **Days left** is the refresh token's remaining life: run `snow-token renew <instance>` before it reaches 0. **Seconds remaining** is the stored access token's.",
+            width: 24,
+            height: 2,
+          }),
+        ],
+        [
+          graph(
+            'Refresh token days left',
+            [perInstance('RefreshTokenDaysRemaining', 'Minimum', hour)],
+            'days',
+          ),
+          graph(
+            'Access token seconds remaining',
+            [perInstance('AccessTokenSecondsRemaining', 'Minimum', fiveMinutes)],
+            'seconds',
+          ),
+        ],
+        [
+          graph('Refresh success (per hour)', [perInstance('RefreshSuccess', 'Sum', hour)]),
+          graph('Refresh failure (per hour)', [perInstance('RefreshFailure', 'Sum', hour)]),
+        ],
+        [
+          graph('Probe success (per hour)', [perInstance('ProbeSuccess', 'Sum', hour)]),
+          graph('Probe failure (per hour)', [perInstance('ProbeFailure', 'Sum', hour)]),
+        ],
+        [
+          graph('Probe latency p90', [perInstance('ProbeLatency', 'p90', fiveMinutes)], 'ms'),
+          graph(
+            'Function errors and throttles',
+            props.functions.flatMap((fn) => [
+              fn.metricErrors({ period: fiveMinutes, label: `${fn.node.scope?.node.id} errors` }),
+              fn.metricThrottles({ period: fiveMinutes, label: `${fn.node.scope?.node.id} throttles` }),
+            ]),
+          ),
+        ],
+        [
+          graph('Failed scheduled runs waiting in the queue', [
+            props.failedInvocations.metricApproximateNumberOfMessagesVisible({
+              period: fiveMinutes,
+              statistic: 'Maximum',
+            }),
+          ]),
+        ],
+      ],
+    });
+  }
+}

@@ -1,0 +1,643 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ArnFormat,
+  type CfnElement,
+  Duration,
+  NestedStack,
+  RemovalPolicy,
+  Stack,
+  Token,
+  Validations,
+} from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { type InstanceConfig, instanceListSchema } from '../lambda/shared/instance-config';
+import { METRICS_NAMESPACE } from '../lambda/shared/metrics';
+import { instanceGroup, instanceGroupId, MAX_INSTANCES_PER_GROUP } from './instance-groups';
+import { InstanceResources, METRICS_SERVICE } from './instance-resources';
+import { RefresherDashboard } from './refresher-dashboard';
+import { TokenFunction } from './token-function';
+
+/** One ServiceNow instance whose access token the construct keeps fresh. */
+export interface ServiceNowInstance {
+  /** Lower-case letters, digits and dashes, e.g. "acme-prod"; part of the secret names, so never rename. */
+  readonly name: string;
+  /** The instance address, https only, e.g. "https://acme.service-now.com". */
+  readonly url: string;
+  /** @default - the probe's one-row sys_user query */
+  readonly probePath?: string;
+  /** @default - the construct's expiryWarningDays */
+  readonly expiryWarningDays?: readonly number[];
+}
+
+export interface ServiceNowTokenRefresherProps {
+  readonly instances: readonly ServiceNowInstance[];
+  /**
+   * Secret names are `<prefix><instance>/credentials` and `<prefix><instance>/access-token`; the
+   * roles are scoped to this prefix, so no other secret may use it.
+   * @default "servicenow-token/"
+   */
+  readonly secretNamePrefix?: string;
+  /**
+   * IAM principal ARNs (wildcards allowed, as in aws:PrincipalArn) that, besides the refresher,
+   * may read and write the credentials secrets: the people or roles running `snow-token bootstrap`.
+   * ARN strings rather than IRole because operators are often SSO roles matched by pattern.
+   * @default - none: nobody but the refresher can read or write credentials, so bootstrap is impossible until one is added
+   */
+  readonly operatorPrincipalArns?: readonly string[];
+  /**
+   * Customer managed key for the secrets, the state table, the alert topic and the failure queue.
+   * Its key policy must let CloudWatch (cloudwatch.amazonaws.com) use it, or alarms cannot publish.
+   * @default - secrets and table use AWS managed keys; the topic and queue get a new key with rotation
+   */
+  readonly encryptionKey?: kms.IKey;
+  /** @default - a new topic, encrypted, SSL-only, that CloudWatch alarms in this account may publish to */
+  readonly alertTopic?: sns.ITopic;
+  /** Email addresses subscribed to a new alert topic (ignored when alertTopic is given). @default - no subscriptions */
+  readonly alertEmails?: readonly string[];
+  /** Where the functions put alert events. @default - the account's default event bus */
+  readonly eventBus?: events.IEventBus;
+  /** @default Duration.minutes(1) */
+  readonly refreshInterval?: Duration;
+  /** @default Duration.minutes(5) */
+  readonly probeInterval?: Duration;
+  /** @default - every day at 08:00 UTC */
+  readonly expiryWatchSchedule?: events.Schedule;
+  /** How long without a successful refresh before the instance's dead-man's switch fires. @default Duration.hours(2) */
+  readonly deadManPeriod?: Duration;
+  /** How long before the stored expiry the refresher asks for a new token. @default Duration.minutes(5) */
+  readonly refreshAhead?: Duration;
+  /** How long a probe failure may last before it alerts. @default Duration.minutes(15) */
+  readonly gracePeriod?: Duration;
+  /** How often an open incident is re-announced. @default Duration.hours(24) */
+  readonly reminderInterval?: Duration;
+  /** Days before the refresh token's end at which to warn. @default [30, 14, 7, 3, 1] */
+  readonly expiryWarningDays?: readonly number[];
+  /** @default logs.RetentionDays.THREE_MONTHS */
+  readonly logRetention?: logs.RetentionDays;
+  /** Applies to the secrets and the state table (log groups are always destroyed). @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+  /** Tags put on every secret (the stack's tags apply as well). @default - none */
+  readonly secretTags?: Readonly<Record<string, string>>;
+}
+
+const DEFAULT_PREFIX = 'servicenow-token/';
+const ENV_COMMON = {
+  POWERTOOLS_SERVICE_NAME: METRICS_SERVICE,
+  POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+  NODE_OPTIONS: '--enable-source-maps',
+};
+
+/**
+ * Keeps a valid ServiceNow OAuth access token in Secrets Manager for every configured instance:
+ * the refresher, probe and expiry-watch functions on their schedules, the per-instance secrets, the
+ * state table, the alert topic, alarms (including a per-instance dead-man's switch) and a dashboard.
+ * Sync jobs get access through `grantReadAccessToken`, and may ask for a new token with
+ * `grantRequestRefresh`.
+ */
+export class ServiceNowTokenRefresher extends Construct {
+  readonly refresher: lambda.IFunction;
+  readonly probe: lambda.IFunction;
+  readonly expiryWatch: lambda.IFunction;
+  readonly table: dynamodb.ITable;
+  readonly alertTopic: sns.ITopic;
+  readonly failedInvocations: sqs.IQueue;
+  readonly dashboard: cloudwatch.Dashboard;
+  readonly secretNamePrefix: string;
+  readonly instanceNames: readonly string[];
+  /** The nested stacks holding the per-instance resources, by group ID. */
+  readonly instanceGroups: ReadonlyMap<string, NestedStack>;
+  private readonly instanceResources = new Map<string, InstanceResources>();
+  private readonly encryptionKey?: kms.IKey;
+  private readonly accessTokenSecrets = new Map<string, secretsmanager.ISecret>();
+
+  constructor(scope: Construct, id: string, props: ServiceNowTokenRefresherProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const prefix = props.secretNamePrefix ?? DEFAULT_PREFIX;
+    this.secretNamePrefix = prefix;
+    this.encryptionKey = props.encryptionKey;
+    const settings = validateProps(props, prefix);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const alarmNamePrefix = prefix.replace(/\/+$/, '').replaceAll('/', '-');
+    this.instanceNames = settings.instances.map((i) => i.name);
+
+    // Topic and failure queue need a customer managed key: CloudWatch alarms cannot publish to a
+    // topic encrypted with the AWS managed aws/sns key.
+    let messagesKey = props.encryptionKey;
+    if (!messagesKey) {
+      const key = new kms.Key(this, 'MessagesKey', {
+        description: 'Encrypts the ServiceNow token refresher alert topic and failed-invocation queue',
+        enableKeyRotation: true,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'CloudWatchAlarmsPublishToEncryptedTopic',
+          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+        }),
+      );
+      messagesKey = key;
+    }
+
+    if (props.alertTopic) {
+      this.alertTopic = props.alertTopic;
+    } else {
+      const topic = new sns.Topic(this, 'AlertTopic', {
+        displayName: 'ServiceNow token refresher alerts',
+        masterKey: messagesKey,
+        enforceSSL: true,
+      });
+      topic.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'CloudWatchAlarmsPublish',
+          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+          actions: ['sns:Publish'],
+          resources: [topic.topicArn],
+          conditions: {
+            StringEquals: { 'aws:SourceAccount': stack.account },
+            ArnLike: {
+              'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*`,
+            },
+          },
+        }),
+      );
+      for (const email of props.alertEmails ?? []) {
+        const subscription = new sns.Subscription(topic, email, {
+          topic,
+          protocol: sns.SubscriptionProtocol.EMAIL,
+          endpoint: email,
+        });
+        Validations.of(subscription).acknowledge({
+          id: 'Serverless-SNSRedrivePolicy',
+          reason:
+            'SNS retries email deliveries itself; a dead-letter queue would only collect alerts that nobody is told about, since telling them needs this same email channel.',
+        });
+      }
+      this.alertTopic = topic;
+    }
+
+    const table = new dynamodb.Table(this, 'StateTable', {
+      partitionKey: { name: 'instance', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: props.encryptionKey
+        ? dynamodb.TableEncryption.CUSTOMER_MANAGED
+        : dynamodb.TableEncryption.AWS_MANAGED,
+      encryptionKey: props.encryptionKey,
+      deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
+      removalPolicy,
+    });
+    this.table = table;
+
+    const failedInvocations = new sqs.Queue(this, 'FailedInvocations', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: messagesKey,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    const dlqReason =
+      'This queue is itself the dead-letter destination of the functions and schedules; it has an alarm instead of a further DLQ.';
+    Validations.of(failedInvocations).acknowledge(
+      { id: 'AwsSolutions-SQS3', reason: dlqReason },
+      { id: 'Serverless-SQSRedrivePolicy', reason: dlqReason },
+    );
+    this.failedInvocations = failedInvocations;
+
+    const eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'EventBus', 'default');
+    const instancesFile = writeInstancesFile(settings.instances);
+    const environment = {
+      ...ENV_COMMON,
+      STATE_TABLE_NAME: table.tableName,
+      ALERT_TOPIC_ARN: this.alertTopic.topicArn,
+      EVENT_BUS_NAME: eventBus.eventBusName,
+      SCHEDULE_INTERVAL_SECONDS: String(settings.refreshInterval.toSeconds()),
+      REFRESH_AHEAD_SECONDS: String(settings.refreshAhead.toSeconds()),
+      GRACE_PERIOD_SECONDS: String(settings.gracePeriod.toSeconds()),
+      REMINDER_HOURS: String(settings.reminderInterval.toHours({ integral: false })),
+    };
+    const common = {
+      instancesFile,
+      logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      logRemovalPolicy: RemovalPolicy.DESTROY,
+      onFailure: new SqsDestination(failedInvocations),
+    };
+
+    const refresher = new TokenFunction(this, 'Refresher', {
+      ...common,
+      entry: 'refresher',
+      description: 'Keeps each ServiceNow access token in Secrets Manager valid',
+      // Up to one schedule interval waiting for a token's exact expiry, plus a 40 s attempt budget.
+      timeout: Duration.seconds(150),
+      environment,
+      // The schedule is the retry: the next run comes within a minute and takes over.
+      retryAttempts: 0,
+    });
+    const probe = new TokenFunction(this, 'Probe', {
+      ...common,
+      entry: 'probe',
+      description: 'Checks that each stored ServiceNow access token works; asks for a refresh on a 401',
+      timeout: Duration.seconds(60),
+      environment: { ...environment, REFRESHER_FUNCTION_NAME: refresher.function.functionName },
+      retryAttempts: 0,
+    });
+    const expiryWatch = new TokenFunction(this, 'ExpiryWatch', {
+      ...common,
+      entry: 'expiry-watch',
+      description: 'Warns before each ServiceNow refresh token reaches the end of its life',
+      timeout: Duration.seconds(60),
+      environment: { ...environment, EXPIRY_WARNING_DAYS: settings.expiryWarningDays.join(',') },
+      retryAttempts: 2,
+    });
+    this.refresher = refresher.function;
+    this.probe = probe.function;
+    this.expiryWatch = expiryWatch.function;
+
+    this.grantRefresherAccess(refresher.role, prefix, table);
+    this.secretArnsGrant(probe.role, prefix, 'access-token', ['secretsmanager:GetSecretValue'], 'Decrypt');
+    for (const fn of [refresher, probe, expiryWatch]) {
+      this.alertTopic.grantPublish(fn.role);
+      eventBus.grantPutEventsTo(fn.role);
+    }
+    for (const fn of [probe, expiryWatch]) table.grantReadWriteData(fn.role);
+    refresher.function.grantInvoke(probe.role);
+    this.acknowledgeGrantWildcards(refresher, probe, expiryWatch, prefix);
+
+    const schedules: [TokenFunction, events.Schedule][] = [
+      [refresher, events.Schedule.rate(settings.refreshInterval)],
+      [probe, events.Schedule.rate(settings.probeInterval)],
+      [expiryWatch, props.expiryWatchSchedule ?? events.Schedule.cron({ minute: '0', hour: '8' })],
+    ];
+    for (const [fn, schedule] of schedules) {
+      new events.Rule(fn, 'Schedule', {
+        description: `Runs ${fn.node.id} on its schedule`,
+        schedule,
+        targets: [
+          new targets.LambdaFunction(fn.function, { deadLetterQueue: failedInvocations, retryAttempts: 2 }),
+        ],
+      });
+    }
+
+    const alarmAction = new SnsAction(this.alertTopic);
+    for (const fn of [refresher, probe, expiryWatch]) {
+      const kebab = fn.node.id.replace(/(?<=[a-z])(?=[A-Z])/g, '-').toLowerCase();
+      for (const [suffix, metric, what] of [
+        ['Errors', fn.function.metricErrors(), 'failed'],
+        ['Throttles', fn.function.metricThrottles(), 'was throttled'],
+      ] as const) {
+        const alarm = new cloudwatch.Alarm(fn, `${suffix}Alarm`, {
+          alarmName: `${alarmNamePrefix}-${kebab}-${suffix.toLowerCase()}`,
+          alarmDescription: `The ${kebab} function ${what} in the last 5 minutes. Its log group ${fn.logGroup.logGroupName} says why; failed scheduled runs are also in the failed-invocations queue.`,
+          metric: metric.with({ statistic: cloudwatch.Stats.SUM, period: Duration.minutes(5) }),
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        });
+        alarm.addAlarmAction(alarmAction);
+        alarm.addOkAction(alarmAction);
+      }
+    }
+    const queueAlarm = new cloudwatch.Alarm(failedInvocations, 'MessagesAlarm', {
+      alarmName: `${alarmNamePrefix}-failed-invocations`,
+      alarmDescription:
+        'A scheduled run failed after its retries and was recorded in the failed-invocations queue. Read the message for the error, then purge the queue.',
+      metric: failedInvocations.metricApproximateNumberOfMessagesVisible({
+        statistic: cloudwatch.Stats.MAXIMUM,
+        period: Duration.minutes(5),
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    queueAlarm.addAlarmAction(alarmAction);
+    queueAlarm.addOkAction(alarmAction);
+
+    const groups = new Map<string, NestedStack>();
+    for (const instance of settings.instances) {
+      const groupId = instanceGroupId(instanceGroup(instance.name));
+      let group = groups.get(groupId);
+      if (!group) {
+        group = new NestedStack(this, groupId, {
+          description: `ServiceNow token refresher: per-instance secrets and alarms (${groupId})`,
+        });
+        groups.set(groupId, group);
+      }
+      this.instanceResources.set(
+        instance.name,
+        new InstanceResources(group, instance.name, {
+          instanceName: instance.name,
+          instanceUrl: instance.url,
+          credentialsSecretName: instance.credentialsSecretId,
+          accessTokenSecretName: instance.accessTokenSecretId,
+          refresherRole: refresher.role,
+          operatorPrincipalArns: props.operatorPrincipalArns ?? [],
+          encryptionKey: props.encryptionKey,
+          removalPolicy,
+          alertTopic: this.alertTopic,
+          deadManPeriod: settings.deadManPeriod,
+          alarmNamePrefix,
+          tags: props.secretTags ?? {},
+        }),
+      );
+    }
+    for (const [groupId, group] of groups) {
+      const count = group.node.children.length;
+      if (count > MAX_INSTANCES_PER_GROUP) {
+        throw new Error(
+          `${this.node.path}: ${count} instances fall into ${groupId}, more than the ${MAX_INSTANCES_PER_GROUP} one nested stack can hold. Split the instances over two ServiceNowTokenRefresher constructs with different secretNamePrefix values, e.g. "servicenow-token-eu/".`,
+        );
+      }
+    }
+    this.instanceGroups = groups;
+
+    this.dashboard = new RefresherDashboard(this, 'Dashboard', {
+      dashboardName: alarmNamePrefix,
+      functions: [refresher, probe, expiryWatch].map((f) => f.function),
+      failedInvocations,
+    }).dashboard;
+  }
+
+  /** The instance's access-token secret, by its stable name (usable from any stack in the account). */
+  accessTokenSecret(instanceName: string): secretsmanager.ISecret {
+    this.requireInstance(instanceName, 'accessTokenSecret');
+    let secret = this.accessTokenSecrets.get(instanceName);
+    if (!secret) {
+      secret = secretsmanager.Secret.fromSecretNameV2(
+        this,
+        `AccessTokenSecret-${instanceName}`,
+        `${this.secretNamePrefix}${instanceName}/access-token`,
+      );
+      this.accessTokenSecrets.set(instanceName, secret);
+    }
+    return secret;
+  }
+
+  /** The name of the instance's access-token secret, e.g. "servicenow-token/acme/access-token". */
+  accessTokenSecretName(instanceName: string): string {
+    this.requireInstance(instanceName, 'accessTokenSecretName');
+    return `${this.secretNamePrefix}${instanceName}/access-token`;
+  }
+
+  /** The per-instance resources (secrets, resource policy, dead-man alarm). */
+  instance(instanceName: string): InstanceResources {
+    const found = this.instanceResources.get(instanceName);
+    if (!found) this.requireInstance(instanceName, 'instance');
+    return found as InstanceResources;
+  }
+
+  /**
+   * Lets a sync job read the current access token: of one instance, or of every instance when
+   * `instanceName` is omitted. Never the credentials.
+   */
+  grantReadAccessToken(grantee: iam.IGrantable, instanceName?: string): iam.Grant {
+    if (instanceName !== undefined) this.requireInstance(instanceName, 'grantReadAccessToken');
+    const name = instanceName ?? '*';
+    return this.secretArnsGrant(
+      grantee,
+      this.secretNamePrefix,
+      'access-token',
+      ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+      'Decrypt',
+      name,
+    );
+  }
+
+  /** Lets a sync job ask for an immediate refresh (invoke the refresher with {"action":"refresh"}). */
+  grantRequestRefresh(grantee: iam.IGrantable): iam.Grant {
+    return this.refresher.grantInvoke(grantee);
+  }
+
+  private grantRefresherAccess(role: iam.IRole, prefix: string, table: dynamodb.Table): void {
+    this.secretArnsGrant(
+      role,
+      prefix,
+      'credentials',
+      ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
+      'DecryptAndEncrypt',
+    );
+    // Write-only: the refresher never needs to read back the token it stored.
+    this.secretArnsGrant(role, prefix, 'access-token', ['secretsmanager:PutSecretValue'], 'Encrypt');
+    table.grant(
+      role,
+      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+    );
+    this.encryptionKey?.grantEncryptDecrypt(role);
+  }
+
+  /**
+   * Grants on secrets by name pattern: one statement whatever the number of instances (an explicit
+   * ARN list for 200 instances would overflow IAM's 10 KB policy size), and no reference into the
+   * nested stacks. `-??????` is the random suffix Secrets Manager appends to every secret ARN.
+   */
+  private secretArnsGrant(
+    grantee: iam.IGrantable,
+    prefix: string,
+    kind: 'credentials' | 'access-token',
+    actions: string[],
+    keyUse: 'Decrypt' | 'Encrypt' | 'DecryptAndEncrypt',
+    instanceName = '*',
+  ): iam.Grant {
+    const stack = Stack.of(this);
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions,
+      resourceArns: [
+        stack.formatArn({
+          service: 'secretsmanager',
+          resource: 'secret',
+          resourceName: `${prefix}${instanceName}/${kind}-??????`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+    });
+    const key = this.encryptionKey;
+    if (key) {
+      const keyActions = {
+        Decrypt: ['kms:Decrypt'],
+        Encrypt: ['kms:GenerateDataKey'],
+        DecryptAndEncrypt: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      }[keyUse];
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: keyActions,
+        resourceArns: [key.keyArn],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.${stack.urlSuffix}` },
+        },
+      });
+    }
+    return grant;
+  }
+
+  /**
+   * The wildcards that remain after least-privilege grants, each acknowledged with its reason. The
+   * finding IDs carry the ARN as cdk-nag prints it (pseudo parameters as <AWS::Region> when the
+   * stack is environment-agnostic).
+   */
+  private acknowledgeGrantWildcards(
+    refresher: TokenFunction,
+    probe: TokenFunction,
+    expiryWatch: TokenFunction,
+    prefix: string,
+  ): void {
+    const stack = Stack.of(this);
+    const literal = (value: string, pseudo: string) =>
+      Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value;
+    const secretArn = (kind: string) =>
+      `arn:${literal(stack.partition, 'Partition')}:secretsmanager:${literal(stack.region, 'Region')}:${literal(stack.account, 'AccountId')}:secret:${prefix}*/${kind}-??????`;
+    const secretsReason = (who: string) =>
+      `${who} serves every configured instance, so it is granted the secrets by name pattern under the prefix "${prefix}" (reserved for this system): an explicit list for 200 instances would overflow IAM's policy size limit. "-??????" is the random suffix Secrets Manager appends to every secret ARN.`;
+    Validations.of(refresher.role).acknowledge(
+      {
+        id: `AwsSolutions-IAM5[Resource::${secretArn('credentials')}]`,
+        reason: secretsReason('The refresher'),
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::${secretArn('access-token')}]`,
+        reason: secretsReason('The refresher'),
+      },
+    );
+    Validations.of(probe.role).acknowledge(
+      { id: `AwsSolutions-IAM5[Resource::${secretArn('access-token')}]`, reason: secretsReason('The probe') },
+      {
+        id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(refresher.function.node.defaultChild as CfnElement)}.Arn>:*]`,
+        reason:
+          'From grantInvoke: the refresher function and its versions/aliases (":*"); the probe may only invoke the refresher.',
+      },
+    );
+    for (const fn of [refresher, probe, expiryWatch]) {
+      Validations.of(fn.role).acknowledge(
+        {
+          id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+          reason:
+            'From the topic and queue grants (grantPublish, the failure destination): data keys of the one messages key only, never another key.',
+        },
+        {
+          id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
+          reason:
+            "From the failure destination's queue grant (grantSendMessages): re-encryption with the one messages key only.",
+        },
+      );
+    }
+  }
+
+  private requireInstance(instanceName: string, method: string): void {
+    if (!this.instanceNames.includes(instanceName)) {
+      throw new Error(
+        `${this.node.path}.${method}: no instance named "${instanceName}"; configured: ${this.instanceNames.join(', ')}`,
+      );
+    }
+  }
+}
+
+interface ValidatedSettings {
+  readonly instances: InstanceConfig[];
+  readonly refreshInterval: Duration;
+  readonly probeInterval: Duration;
+  readonly deadManPeriod: Duration;
+  readonly refreshAhead: Duration;
+  readonly gracePeriod: Duration;
+  readonly reminderInterval: Duration;
+  readonly expiryWarningDays: readonly number[];
+}
+
+/** Fails at synth, naming the prop and an allowed example, rather than at the first invocation. */
+function validateProps(props: ServiceNowTokenRefresherProps, prefix: string): ValidatedSettings {
+  const problems: string[] = [];
+  if (!/^[A-Za-z0-9_+=.@/-]*\/$/.test(prefix)) {
+    problems.push(
+      `secretNamePrefix: "${prefix}" must end with "/" and use letters, digits or _+=.@-/, e.g. "servicenow-token/"`,
+    );
+  }
+  const minutes = (field: string, value: Duration | undefined, fallback: Duration, max: number) => {
+    const d = value ?? fallback;
+    const s = d.toSeconds();
+    if (s % 60 !== 0 || s < 60 || s > max * 60) {
+      problems.push(
+        `${field}: use whole minutes from 1 to ${max}, e.g. Duration.minutes(${fallback.toMinutes()})`,
+      );
+    }
+    return d;
+  };
+  const refreshInterval = minutes('refreshInterval', props.refreshInterval, Duration.minutes(1), 15);
+  const probeInterval = minutes('probeInterval', props.probeInterval, Duration.minutes(5), 60);
+  const deadManPeriod = minutes('deadManPeriod', props.deadManPeriod, Duration.hours(2), 24 * 60);
+  const refreshAhead = props.refreshAhead ?? Duration.minutes(5);
+  const gracePeriod = props.gracePeriod ?? Duration.minutes(15);
+  const reminderInterval = props.reminderInterval ?? Duration.hours(24);
+  const expiryWarningDays = props.expiryWarningDays ?? [30, 14, 7, 3, 1];
+  if (expiryWarningDays.length === 0 || expiryWarningDays.some((d) => !Number.isInteger(d) || d < 1)) {
+    problems.push('expiryWarningDays: list whole days of 1 or more, e.g. [30, 14, 7, 3, 1]');
+  }
+  const instances = props.instances.map((i) => ({
+    name: i.name,
+    url: i.url,
+    credentialsSecretId: `${prefix}${i.name}/credentials`,
+    accessTokenSecretId: `${prefix}${i.name}/access-token`,
+    ...(i.probePath !== undefined && { probePath: i.probePath }),
+    ...(i.expiryWarningDays !== undefined && { expiryWarningDays: [...i.expiryWarningDays] }),
+  }));
+  props.instances.forEach((instance, index) => {
+    if (!instance.url.startsWith('https://')) {
+      problems.push(`instances[${index}].url: must use https, e.g. "https://acme.service-now.com"`);
+    }
+  });
+  const parsed = instanceListSchema.safeParse(instances);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const [index, ...rest] = issue.path;
+      const field =
+        typeof index === 'number'
+          ? `instances[${index}]${rest.map((k) => `.${String(k)}`).join('')}`
+          : 'instances';
+      problems.push(`${field}: ${issue.message}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new Error(`ServiceNowTokenRefresher props are invalid:\n  - ${problems.join('\n  - ')}`);
+  }
+  return {
+    instances,
+    refreshInterval,
+    probeInterval,
+    deadManPeriod,
+    refreshAhead,
+    gracePeriod,
+    reminderInterval,
+    expiryWarningDays,
+  };
+}
+
+/**
+ * The instance list every function bundles as instances.json: Lambda's 4 KB environment could not
+ * hold 200 instances. Secret IDs are names, known at synth (ARNs carry a random suffix).
+ */
+function writeInstancesFile(instances: readonly InstanceConfig[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'servicenow-token-instances-'));
+  const file = join(dir, 'instances.json');
+  writeFileSync(file, `${JSON.stringify(instances, null, 2)}\n`);
+  return file;
+}
