@@ -3,10 +3,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
+import { alertingEnvironmentSchema, createAlerting } from '../shared/alerting-environment';
 import { systemClock } from '../shared/clock';
 import { loadInstances, parseEnvironment } from '../shared/environment';
 import type { InstanceConfig } from '../shared/instance-config';
 import { createLogger } from '../shared/logger';
+import { createInstanceMetrics } from '../shared/metrics';
 import { SecretStore } from '../shared/secrets/secret-store';
 import { createServiceNowAgent, ServiceNowClient } from '../shared/servicenow/servicenow-client';
 import { StateStore } from '../shared/state/state-store';
@@ -15,8 +17,7 @@ import { DEFAULT_REFRESH_SETTINGS } from './refresh-policy';
 
 const seconds = z.coerce.number().int().positive();
 const env = parseEnvironment(
-  z.object({
-    STATE_TABLE_NAME: z.string().min(1),
+  alertingEnvironmentSchema.extend({
     SCHEDULE_INTERVAL_SECONDS: seconds.default(DEFAULT_REFRESH_SETTINGS.scheduleIntervalMs / 1000),
     REFRESH_AHEAD_SECONDS: seconds.default(DEFAULT_REFRESH_SETTINGS.refreshAheadMs / 1000),
   }),
@@ -29,12 +30,14 @@ const instances = loadInstances(process.env, 'The refresher function');
 const logger = createLogger('servicenow-token-refresher');
 const agent = createServiceNowAgent();
 const clients = new Map<string, ServiceNowClient>();
+const dynamo = new DynamoDBClient({});
+const alerting = createAlerting(env, { dynamo, clock: systemClock, logger });
 const refresh = createRefreshHandler(
   {
     clock: systemClock,
     logger,
     secrets: new SecretStore(new SecretsManagerClient({})),
-    state: new StateStore(new DynamoDBClient({}), env.STATE_TABLE_NAME),
+    state: new StateStore(dynamo, env.STATE_TABLE_NAME),
     tokenEndpoint: (instance: InstanceConfig) => {
       let client = clients.get(instance.name);
       if (!client) {
@@ -51,6 +54,12 @@ const refresh = createRefreshHandler(
     owner: `refresher/${randomUUID()}`,
   },
   instances,
+  {
+    alerts: alerting.alerts,
+    notifier: alerting.notifier,
+    metrics: createInstanceMetrics(),
+    graceMs: alerting.graceMs,
+  },
 );
 
 export const handler = async (event: unknown, context: Context) => {

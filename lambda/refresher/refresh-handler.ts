@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { InstanceConfig } from '../shared/instance-config';
 import type { RefreshDeps } from './refresh-instance';
+import { type RefreshReporting, reportRefreshResults } from './refresh-report';
 import { Refresher } from './refresher';
 
 /** A direct invocation: the CLI's `refresh`, a probe that saw a 401, or a consumer asking for a new token. */
@@ -27,7 +28,11 @@ export interface InvocationContext {
 }
 
 /** Parses the event, runs the refresher, and maps its summary to a response or a thrown error. */
-export function createRefreshHandler(deps: RefreshDeps, instances: readonly InstanceConfig[]) {
+export function createRefreshHandler(
+  deps: RefreshDeps,
+  instances: readonly InstanceConfig[],
+  reporting?: RefreshReporting,
+) {
   const refresher = new Refresher(deps, instances);
   const { clock, settings, logger } = deps;
   return async (event: unknown, context?: InvocationContext): Promise<RefreshResponse> => {
@@ -60,6 +65,7 @@ export function createRefreshHandler(deps: RefreshDeps, instances: readonly Inst
           }),
         })),
     };
+    if (reporting) await reportRefreshResults(summary.results, instances, { clock, reporting });
     if (summary.errors.length > 0) {
       for (const { instance, error } of summary.errors) {
         logger.error('refresh run failed on an AWS call; it will be retried', {

@@ -51,6 +51,8 @@ export interface InstanceResult {
   readonly state?: InstanceState;
   /** The second at which this instance needs another look (the stored token lapses then). */
   readonly wakeAt?: number;
+  /** The outcome recorded before this run, when it was read under the lease. */
+  readonly previousOutcome?: string;
 }
 
 const MAX_ATTEMPTS = 3;
@@ -207,7 +209,13 @@ async function refreshLeased(
       instance: instance.name,
       expiresAt: new Date(expiresAt).toISOString(),
     });
-    return { instance: instance.name, outcome: 'current-token-returned', state: next, wakeAt };
+    return {
+      instance: instance.name,
+      outcome: 'current-token-returned',
+      state: next,
+      wakeAt,
+      previousOutcome: state.lastOutcome,
+    };
   }
 
   ensureLease();
@@ -229,7 +237,7 @@ async function refreshLeased(
     expiresAt: new Date(claimedExpiry).toISOString(),
     lifespanSeconds: token.expiresInSeconds + 1,
   });
-  return { instance: instance.name, outcome: 'refreshed', state: next };
+  return { instance: instance.name, outcome: 'refreshed', state: next, previousOutcome: state.lastOutcome };
 }
 
 function accessTokenSecret(
@@ -311,5 +319,5 @@ async function failure(
   });
   const log = transient ? deps.logger.warn.bind(deps.logger) : deps.logger.error.bind(deps.logger);
   log('refresh failed', { instance: instance.name, outcome, detail, consecutiveFailures });
-  return { instance: instance.name, outcome, detail, state: next };
+  return { instance: instance.name, outcome, detail, state: next, previousOutcome: state.lastOutcome };
 }

@@ -1,3 +1,4 @@
+import type { Alerts } from './alerts/alerts';
 import type { Clock } from './clock';
 import type { InstanceConfig } from './instance-config';
 import type { AccessTokenSecret } from './secrets/access-token-secret';
@@ -41,6 +42,8 @@ export async function bootstrapWithPassword(
     readonly client: Pick<ServiceNowClient, 'requestToken'>;
     readonly owner: string;
     readonly leaseMs?: number;
+    /** When given, the incidents a renewal fixes are closed (with their recovery emails) at once. */
+    readonly alerts?: Alerts;
   },
   instance: InstanceConfig,
   input: PasswordBootstrapInput,
@@ -112,9 +115,18 @@ export async function bootstrapWithPassword(
       { release: true },
     );
     released = true;
+    const refreshTokenExpiresAt = token.sentAt + lifespan * 1000;
+    for (const kind of ['refresh', 'refresh-token-expiry'] as const) {
+      await deps.alerts?.observe(
+        instance,
+        kind,
+        { active: false },
+        { refreshTokenExpiresAt, accessTokenExpiresAt },
+      );
+    }
     return {
       kind: 'ok',
-      refreshTokenExpiresAt: token.sentAt + lifespan * 1000,
+      refreshTokenExpiresAt,
       accessTokenExpiresAt,
       state: next,
     };

@@ -57,6 +57,11 @@ export class RefresherFixture {
   readonly state: StateStore;
   readonly settings: RefreshSettings;
   private readonly agent: Agent;
+
+  /** The HTTP agent every ServiceNow client of this fixture shares. */
+  get dispatcher(): Agent {
+    return this.agent;
+  }
   private readonly closers: (() => Promise<void> | void)[] = [];
   private handlers = 0;
 

@@ -36,6 +36,12 @@ export interface InstanceState {
   /** No automatic attempt before this time (after a failure); forced refreshes ignore it. */
   readonly nextAttemptAt?: number;
 
+  /** The probe's last verdict (see lambda/probe). */
+  readonly lastProbeAt?: number;
+  readonly lastProbeVerdict?: string;
+  readonly lastProbeDetail?: string;
+  readonly lastProbeLatencyMs?: number;
+
   readonly leaseOwner?: string;
   readonly leaseExpiresAt?: number;
 }

@@ -150,6 +150,31 @@ export class StateStore {
     }
   }
 
+  /**
+   * The probe's own fields: written without the lease, since no other writer touches them and they
+   * never decide a refresh.
+   */
+  async recordProbe(
+    instance: string,
+    fields: {
+      readonly lastProbeAt: number;
+      readonly lastProbeVerdict: string;
+      readonly lastProbeDetail: string | null;
+      readonly lastProbeLatencyMs: number | null;
+    },
+  ): Promise<void> {
+    const { set, remove, names, values } = patchExpression(fields as unknown as StatePatch);
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { instance },
+        UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
   /** Gives the lease back without other changes; a no-op if it is no longer ours. */
   async releaseLease(instance: string, owner: string): Promise<void> {
     try {

@@ -1,0 +1,126 @@
+import type { Alerts } from '../shared/alerts/alerts';
+import type { IncidentKind, Observation } from '../shared/alerts/incident';
+import { type IncidentStore, incidentKey } from '../shared/alerts/incident-store';
+import type { Clock } from '../shared/clock';
+import type { InstanceConfig } from '../shared/instance-config';
+import type { InstanceMetrics } from '../shared/metrics';
+import type { InstanceState } from '../shared/state/instance-state';
+import type { StateStore } from '../shared/state/state-store';
+
+export const DEFAULT_WARNING_DAYS: readonly number[] = [30, 14, 7, 3, 1];
+const DAY = 86_400_000;
+const WATCH_KINDS: readonly IncidentKind[] = ['refresh-token-expiry', 'config-drift'];
+
+export interface ExpiryWatchDeps {
+  readonly clock: Clock;
+  readonly state: StateStore;
+  readonly incidents: IncidentStore;
+  readonly alerts: Alerts;
+  readonly metrics: InstanceMetrics;
+  readonly warningDays: readonly number[];
+  readonly scheduleIntervalSeconds: number;
+  readonly refreshAheadSeconds: number;
+}
+
+export interface WatchReport {
+  readonly instance: string;
+  readonly daysLeft?: number;
+  readonly notices: readonly string[];
+}
+
+/**
+ * The countdown to the refresh token's fixed end: a warning at each threshold (once, however often
+ * the watch runs), then daily once it has passed; a renewal closes it. Also flags an access-token
+ * lifespan too short for the schedule.
+ */
+export async function watchExpiry(
+  deps: ExpiryWatchDeps,
+  instances: readonly InstanceConfig[],
+): Promise<WatchReport[]> {
+  const names = instances.map((i) => i.name);
+  const [states, incidents] = await Promise.all([
+    deps.state.getMany(names),
+    deps.incidents.getMany(names, WATCH_KINDS),
+  ]);
+  const reports: WatchReport[] = [];
+  for (const instance of instances) {
+    const state = states.get(instance.name);
+    const now = deps.clock.now();
+    const notices: string[] = [];
+    const end = refreshTokenEnd(state);
+    const daysLeft = end === undefined ? undefined : (end - now) / DAY;
+    if (daysLeft !== undefined)
+      deps.metrics.emit(instance.name, { RefreshTokenDaysRemaining: Math.max(0, daysLeft) });
+    const thresholds = [...(instance.expiryWarningDays ?? deps.warningDays)].sort((a, b) => b - a);
+    const checks: [IncidentKind, Observation][] = [
+      ['refresh-token-expiry', countdown(end, now, thresholds)],
+      ['config-drift', drift(state, deps)],
+    ];
+    for (const [kind, seen] of checks) {
+      const known = incidents.get(incidentKey(instance.name, kind));
+      if (!seen.active && (!known || known.status === 'closed')) continue;
+      const notice = await deps.alerts.observe(
+        instance,
+        kind,
+        seen,
+        {
+          refreshTokenExpiresAt: end,
+          accessTokenExpiresAt: state?.accessTokenExpiresAt,
+          accessTokenLifespanSeconds: state?.accessTokenLifespanSeconds,
+          scheduleIntervalSeconds: deps.scheduleIntervalSeconds,
+        },
+        known ?? null,
+      );
+      if (notice) notices.push(`${kind}:${notice}`);
+    }
+    reports.push({
+      instance: instance.name,
+      ...(daysLeft !== undefined && { daysLeft: Math.floor(daysLeft) }),
+      notices,
+    });
+  }
+  return reports;
+}
+
+function refreshTokenEnd(state: InstanceState | undefined): number | undefined {
+  // Grants without a refresh token have no countdown.
+  if (state?.grant !== 'password') return undefined;
+  if (state.refreshTokenIssuedAt === undefined || state.refreshTokenLifespanSeconds === undefined)
+    return undefined;
+  return state.refreshTokenIssuedAt + state.refreshTokenLifespanSeconds * 1000;
+}
+
+function countdown(end: number | undefined, now: number, thresholds: readonly number[]): Observation {
+  const first = thresholds[0];
+  if (end === undefined || first === undefined) return { active: false };
+  const left = (end - now) / DAY;
+  if (left > first) return { active: false };
+  if (left <= 0) {
+    return {
+      active: true,
+      reason: 'expired',
+      severity: 'action-required',
+      graceMs: 0,
+      remind: true,
+      level: 0,
+    };
+  }
+  // The smallest threshold already reached: 10 days left reaches 14, not 7.
+  const level = thresholds.filter((t) => left <= t).at(-1) ?? first;
+  return {
+    active: true,
+    reason: 'expiring',
+    severity: level <= 7 ? 'action-required' : 'warning',
+    graceMs: 0,
+    remind: false,
+    level,
+  };
+}
+
+function drift(state: InstanceState | undefined, deps: ExpiryWatchDeps): Observation {
+  const lifespan = state?.accessTokenLifespanSeconds;
+  if (lifespan === undefined) return { active: false };
+  const minimum = Math.max(900, 2 * deps.refreshAheadSeconds + deps.scheduleIntervalSeconds);
+  if (lifespan >= minimum) return { active: false };
+  return { active: true, reason: 'lifespan-too-short', severity: 'warning', graceMs: 0, remind: false };
+}

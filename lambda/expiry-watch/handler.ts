@@ -1,0 +1,51 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import { alertingEnvironmentSchema, createAlerting } from '../shared/alerting-environment';
+import { systemClock } from '../shared/clock';
+import { loadInstances, parseEnvironment } from '../shared/environment';
+import { createLogger } from '../shared/logger';
+import { createInstanceMetrics } from '../shared/metrics';
+import { StateStore } from '../shared/state/state-store';
+import { DEFAULT_WARNING_DAYS, watchExpiry } from './expiry-watch';
+
+const NAME = 'The expiry-watch function';
+const env = parseEnvironment(
+  alertingEnvironmentSchema.extend({
+    SCHEDULE_INTERVAL_SECONDS: z.coerce.number().int().positive().default(60),
+    REFRESH_AHEAD_SECONDS: z.coerce.number().int().positive().default(300),
+    EXPIRY_WARNING_DAYS: z
+      .string()
+      .regex(/^\d+(,\d+)*$/, 'use comma-separated whole days, e.g. "30,14,7,3,1"')
+      .transform((s) => s.split(',').map(Number))
+      .default([...DEFAULT_WARNING_DAYS]),
+  }),
+  process.env,
+  NAME,
+);
+const instances = loadInstances(process.env, NAME);
+
+// Created once per execution environment and reused by every invocation.
+const logger = createLogger('servicenow-token-refresher');
+const dynamo = new DynamoDBClient({});
+const alerting = createAlerting(env, { dynamo, clock: systemClock, logger });
+const metrics = createInstanceMetrics();
+const state = new StateStore(dynamo, env.STATE_TABLE_NAME);
+
+export const handler = async (_event: unknown, context: Context) => {
+  logger.addContext(context);
+  const reports = await watchExpiry(
+    {
+      clock: systemClock,
+      state,
+      incidents: alerting.incidents,
+      alerts: alerting.alerts,
+      metrics,
+      warningDays: env.EXPIRY_WARNING_DAYS,
+      scheduleIntervalSeconds: env.SCHEDULE_INTERVAL_SECONDS,
+      refreshAheadSeconds: env.REFRESH_AHEAD_SECONDS,
+    },
+    instances,
+  );
+  return { reports };
+};

@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { z } from 'zod';
+import { Alerts, DEFAULT_ALERT_SETTINGS } from './alerts/alerts';
+import { IncidentStore } from './alerts/incident-store';
+import { Notifier } from './alerts/notifier';
+import type { Clock } from './clock';
+import type { Logger } from './logger';
+
+const positive = z.coerce.number().positive();
+
+/** The alerting variables every function shares; validated with the rest of its environment. */
+export const alertingEnvironmentSchema = z.object({
+  STATE_TABLE_NAME: z.string().min(1),
+  ALERT_TOPIC_ARN: z.string().startsWith('arn:', 'must be the alert topic ARN'),
+  EVENT_BUS_NAME: z.string().min(1).default('default'),
+  GRACE_PERIOD_SECONDS: positive.default(900),
+  REMINDER_HOURS: positive.default(24),
+  RUNBOOK_URL: z.string().min(1).default(DEFAULT_ALERT_SETTINGS.runbook),
+  CLI_NAME: z.string().min(1).default(DEFAULT_ALERT_SETTINGS.cli),
+});
+
+export type AlertingEnvironment = z.infer<typeof alertingEnvironmentSchema>;
+
+/** Builds the alerting pieces once per execution environment. */
+export function createAlerting(
+  env: AlertingEnvironment,
+  deps: {
+    readonly dynamo: DynamoDBClient;
+    readonly clock: Clock;
+    readonly logger: Logger;
+    readonly owner?: string;
+  },
+) {
+  const notifier = new Notifier({
+    sns: new SNSClient({}),
+    events: new EventBridgeClient({}),
+    topicArn: env.ALERT_TOPIC_ARN,
+    busName: env.EVENT_BUS_NAME,
+  });
+  const incidents = new IncidentStore(deps.dynamo, env.STATE_TABLE_NAME);
+  const alerts = new Alerts({
+    store: incidents,
+    notifier,
+    clock: deps.clock,
+    logger: deps.logger,
+    owner: deps.owner ?? `fn/${randomUUID()}`,
+    settings: {
+      ...DEFAULT_ALERT_SETTINGS,
+      reminderMs: env.REMINDER_HOURS * 3_600_000,
+      cli: env.CLI_NAME,
+      runbook: env.RUNBOOK_URL,
+    },
+  });
+  return { notifier, incidents, alerts, graceMs: env.GRACE_PERIOD_SECONDS * 1000 };
+}

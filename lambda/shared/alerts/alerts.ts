@@ -1,0 +1,182 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock';
+import type { Logger } from '../logger';
+import {
+  type Incident,
+  type IncidentKind,
+  type Notice,
+  type Observation,
+  type OutboxMessage,
+  transition,
+} from './incident';
+import { IncidentConflictError, type IncidentStore } from './incident-store';
+import { composeMessage, type MessageContext } from './messages';
+import type { IntegrationEvent, Notifier } from './notifier';
+
+export interface AlertSettings {
+  /** Default 24 h. */
+  readonly reminderMs: number;
+  /** How long an unsent email may stay claimed before another writer sends it. Default 2 min. */
+  readonly outboxStaleMs: number;
+  readonly cli: string;
+  readonly runbook: string;
+}
+
+export const DEFAULT_ALERT_SETTINGS: AlertSettings = {
+  reminderMs: 24 * 3_600_000,
+  outboxStaleMs: 2 * 60_000,
+  cli: 'snow-token',
+  runbook: 'docs/runbook.md',
+};
+
+/** What the messages may say about the instance right now (no secret values). */
+export type AlertFacts = Omit<
+  MessageContext,
+  'now' | 'since' | 'cli' | 'runbook' | 'instanceName' | 'instanceUrl'
+>;
+
+export interface AlertTarget {
+  readonly name: string;
+  readonly url: string;
+}
+
+/**
+ * Runs incidents: reads the recorded state, applies the transition with a conditional write, and
+ * only the writer that won the transition sends its email. The email is parked in the incident's
+ * outbox first, so a sender that dies mid-way is replaced rather than repeated or lost.
+ */
+export class Alerts {
+  constructor(
+    private readonly deps: {
+      readonly store: IncidentStore;
+      readonly notifier: Notifier;
+      readonly clock: Clock;
+      readonly logger: Logger;
+      readonly owner: string;
+      readonly settings: AlertSettings;
+    },
+  ) {}
+
+  /**
+   * Applies one observation. `known` is the incident as the caller already read it (undefined: none
+   * exists), or omitted to read it here. Returns the notice sent, if any.
+   */
+  async observe(
+    target: AlertTarget,
+    kind: IncidentKind,
+    seen: Observation,
+    facts: AlertFacts,
+    known?: Incident | null,
+  ): Promise<Notice | undefined> {
+    const { store, clock, settings } = this.deps;
+    let incident = known === null ? undefined : known;
+    let fresh = known !== undefined;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (!fresh) incident = await store.get(target.name, kind);
+      fresh = false;
+      if (incident?.outbox) await this.sendParked(target, kind, incident.outbox);
+      const now = clock.now();
+      const change = transition(incident, seen, now, settings.reminderMs);
+      if (!change) return undefined;
+      const outbox = change.notice ? this.compose(target, kind, change, incident, facts, now) : undefined;
+      try {
+        await store.apply(target.name, kind, incident, change, outbox);
+      } catch (error) {
+        if (error instanceof IncidentConflictError) continue; // someone else moved it: look again
+        throw error;
+      }
+      if (outbox) await this.send(target, kind, outbox, facts);
+      return change.notice;
+    }
+    this.deps.logger.warn('incident kept changing under us; leaving it to the next run', {
+      instance: target.name,
+      kind,
+    });
+    return undefined;
+  }
+
+  private compose(
+    target: AlertTarget,
+    kind: IncidentKind,
+    change: NonNullable<ReturnType<typeof transition>>,
+    incident: Incident | undefined,
+    facts: AlertFacts,
+    now: number,
+  ): OutboxMessage {
+    const reason = change.reason ?? incident?.reason ?? kind;
+    const severity = change.severity ?? incident?.severity ?? 'warning';
+    const notice = change.notice ?? 'opened';
+    const since = change.firstSeenAt ?? incident?.firstSeenAt ?? now;
+    const message = composeMessage(kind, reason, severity, notice, {
+      ...facts,
+      instanceName: target.name,
+      instanceUrl: target.url,
+      now,
+      since,
+      cli: this.deps.settings.cli,
+      runbook: this.deps.settings.runbook,
+    });
+    return {
+      id: randomUUID(),
+      notice,
+      reason,
+      severity,
+      subject: message.subject,
+      body: message.body,
+      claimedBy: this.deps.owner,
+      claimedAt: now,
+    };
+  }
+
+  private async send(target: AlertTarget, kind: IncidentKind, outbox: OutboxMessage, facts?: AlertFacts) {
+    const { notifier, store, logger } = this.deps;
+    await notifier.email({
+      subject: outbox.subject,
+      body: outbox.body,
+      attributes: {
+        instance: target.name,
+        kind,
+        severity: outbox.severity,
+        notice: outbox.notice,
+        reason: outbox.reason,
+      },
+    });
+    const events: IntegrationEvent[] = [];
+    const detail = { instance: target.name, kind, reason: outbox.reason, severity: outbox.severity };
+    if (outbox.notice === 'opened') events.push({ detailType: 'Incident Opened', detail });
+    if (outbox.notice === 'resolved') events.push({ detailType: 'Incident Resolved', detail });
+    if (kind === 'refresh-token-expiry' && outbox.notice !== 'resolved') {
+      events.push({
+        detailType: 'Refresh Token Expiring',
+        detail: {
+          instance: target.name,
+          expiresAt:
+            facts?.refreshTokenExpiresAt === undefined
+              ? undefined
+              : new Date(facts.refreshTokenExpiresAt).toISOString(),
+        },
+      });
+    }
+    if (events.length) await notifier.publish(events);
+    await store.clearOutbox(target.name, kind, outbox.id);
+    logger.info('alert sent', {
+      instance: target.name,
+      kind,
+      notice: outbox.notice,
+      subject: outbox.subject,
+    });
+  }
+
+  private async sendParked(target: AlertTarget, kind: IncidentKind, outbox: OutboxMessage) {
+    const now = this.deps.clock.now();
+    const claimed = await this.deps.store.claimOutbox(
+      target.name,
+      kind,
+      outbox.id,
+      this.deps.owner,
+      now,
+      now - this.deps.settings.outboxStaleMs,
+    );
+    if (claimed) await this.send(target, kind, outbox);
+  }
+}

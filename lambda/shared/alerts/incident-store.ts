@@ -1,0 +1,150 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { Incident, IncidentKind, OutboxMessage, Transition } from './incident';
+
+export class IncidentConflictError extends Error {
+  constructor() {
+    super('another writer changed the incident first');
+    this.name = 'IncidentConflictError';
+  }
+}
+
+const isConditionFailure = (error: unknown) =>
+  (error as { name?: string })?.name === 'ConditionalCheckFailedException';
+
+export function incidentKey(name: string, kind: IncidentKind): string {
+  return `${name}#incident#${kind}`;
+}
+
+/** Incidents live in the state table, one item per instance and kind, every write conditional on the version. */
+export class IncidentStore {
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  async get(name: string, kind: IncidentKind): Promise<Incident | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { instance: incidentKey(name, kind) },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item as Incident | undefined;
+  }
+
+  /** All incidents of these instances and kinds, one call per 100. */
+  async getMany(names: readonly string[], kinds: readonly IncidentKind[]): Promise<Map<string, Incident>> {
+    const keys = names.flatMap((name) => kinds.map((kind) => incidentKey(name, kind)));
+    const found = new Map<string, Incident>();
+    for (let i = 0; i < keys.length; i += 100) {
+      let pending: Record<string, unknown>[] | undefined = keys
+        .slice(i, i + 100)
+        .map((instance) => ({ instance }));
+      for (let attempt = 0; pending?.length && attempt < 5; attempt++) {
+        const out: BatchGetCommandOutput = await this.doc.send(
+          new BatchGetCommand({
+            RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
+          }),
+        );
+        for (const item of out.Responses?.[this.tableName] ?? []) {
+          const incident = item as Incident;
+          found.set(incidentKey(incident.name, incident.kind), incident);
+        }
+        pending = out.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+      if (pending?.length) throw new Error(`DynamoDB left ${pending.length} incident reads unprocessed`);
+    }
+    return found;
+  }
+
+  /** Records a transition if nobody else has changed the incident since `previous` was read. */
+  async apply(
+    name: string,
+    kind: IncidentKind,
+    previous: Incident | undefined,
+    change: Transition,
+    outbox: OutboxMessage | undefined,
+  ): Promise<Incident> {
+    const { notice: _notice, ...fields } = change;
+    const next: Incident & { instance: string } = {
+      ...previous,
+      ...fields,
+      instance: incidentKey(name, kind),
+      name,
+      kind,
+      outbox,
+      version: (previous?.version ?? 0) + 1,
+    };
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: next,
+          ConditionExpression: previous ? 'version = :version' : 'attribute_not_exists(#key)',
+          ...(previous
+            ? { ExpressionAttributeValues: { ':version': previous.version } }
+            : { ExpressionAttributeNames: { '#key': 'instance' } }),
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw new IncidentConflictError();
+      throw error;
+    }
+    return next;
+  }
+
+  /** Takes over an unsent message whose sender is gone (or is us, retrying). */
+  async claimOutbox(
+    name: string,
+    kind: IncidentKind,
+    id: string,
+    owner: string,
+    now: number,
+    staleBefore: number,
+  ) {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { instance: incidentKey(name, kind) },
+          UpdateExpression: 'SET outbox.claimedBy = :owner, outbox.claimedAt = :now',
+          ConditionExpression: 'outbox.id = :id AND (outbox.claimedAt < :stale OR outbox.claimedBy = :owner)',
+          ExpressionAttributeValues: { ':owner': owner, ':now': now, ':id': id, ':stale': staleBefore },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async clearOutbox(name: string, kind: IncidentKind, id: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { instance: incidentKey(name, kind) },
+          UpdateExpression: 'REMOVE outbox',
+          ConditionExpression: 'outbox.id = :id',
+          ExpressionAttributeValues: { ':id': id },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+}

@@ -1,0 +1,121 @@
+/** The things that page ops. One incident state machine per instance and kind. */
+export type IncidentKind =
+  | 'refresh'
+  | 'access-denied'
+  | 'unavailable'
+  | 'rate-limited'
+  | 'refresh-token-expiry'
+  | 'config-drift';
+
+export type Severity = 'action-required' | 'warning';
+
+export type Notice = 'opened' | 'reminder' | 'escalated' | 'resolved';
+
+export interface OutboxMessage {
+  readonly id: string;
+  readonly notice: Notice;
+  readonly subject: string;
+  readonly body: string;
+  readonly severity: Severity;
+  readonly reason: string;
+  /** Who claimed the sending, and when: another writer only takes over a stale claim. */
+  readonly claimedBy: string;
+  readonly claimedAt: number;
+}
+
+export interface Incident {
+  readonly name: string;
+  readonly kind: IncidentKind;
+  /** pending: seen, but within its grace period; nobody has been told. */
+  readonly status: 'pending' | 'open' | 'closed';
+  readonly firstSeenAt?: number;
+  readonly openedAt?: number;
+  readonly closedAt?: number;
+  readonly lastNotifiedAt?: number;
+  /** For the refresh-token countdown: the smallest threshold (days) already announced. */
+  readonly level?: number;
+  readonly reason?: string;
+  readonly severity?: Severity;
+  readonly outbox?: OutboxMessage;
+  readonly version: number;
+}
+
+export type Observation =
+  | {
+      readonly active: true;
+      readonly reason: string;
+      readonly severity: Severity;
+      /** How long the condition must last before anyone is told; 0 tells at once. */
+      readonly graceMs: number;
+      /** Repeat while open, every reminder interval. */
+      readonly remind: boolean;
+      /** A smaller level than the one announced is news of its own (the countdown). */
+      readonly level?: number;
+    }
+  | { readonly active: false };
+
+export interface Transition {
+  readonly status: Incident['status'];
+  readonly notice?: Notice;
+  readonly firstSeenAt?: number;
+  readonly openedAt?: number;
+  readonly closedAt?: number;
+  readonly lastNotifiedAt?: number;
+  readonly level?: number;
+  readonly reason?: string;
+  readonly severity?: Severity;
+}
+
+/**
+ * The pure rule: given what is recorded and what is seen now, what to record and whom to tell.
+ * Returns undefined when nothing changes (and so nothing is written or sent).
+ */
+export function transition(
+  incident: Incident | undefined,
+  seen: Observation,
+  now: number,
+  reminderMs: number,
+): Transition | undefined {
+  const status = incident?.status ?? 'closed';
+  if (!seen.active) {
+    if (status === 'open') return { status: 'closed', closedAt: now, notice: 'resolved' };
+    if (status === 'pending') return { status: 'closed', closedAt: now };
+    return undefined;
+  }
+  const fields = { reason: seen.reason, severity: seen.severity, level: seen.level };
+  if (status === 'closed') {
+    if (seen.graceMs <= 0) {
+      return {
+        status: 'open',
+        notice: 'opened',
+        firstSeenAt: now,
+        openedAt: now,
+        lastNotifiedAt: now,
+        ...fields,
+      };
+    }
+    return { status: 'pending', firstSeenAt: now, ...fields };
+  }
+  if (status === 'pending') {
+    const since = incident?.firstSeenAt ?? now;
+    if (now - since >= seen.graceMs) {
+      return {
+        status: 'open',
+        notice: 'opened',
+        firstSeenAt: since,
+        openedAt: now,
+        lastNotifiedAt: now,
+        ...fields,
+      };
+    }
+    return undefined;
+  }
+  // Open.
+  if (seen.level !== undefined && incident?.level !== undefined && seen.level < incident.level) {
+    return { status: 'open', notice: 'escalated', lastNotifiedAt: now, ...fields };
+  }
+  if (seen.remind && now - (incident?.lastNotifiedAt ?? 0) >= reminderMs) {
+    return { status: 'open', notice: 'reminder', lastNotifiedAt: now, ...fields };
+  }
+  return undefined;
+}

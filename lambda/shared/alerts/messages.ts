@@ -1,0 +1,268 @@
+import type { IncidentKind, Notice, Severity } from './incident';
+
+export interface MessageContext {
+  readonly instanceName: string;
+  readonly instanceUrl: string;
+  readonly now: number;
+  /** When the condition was first seen. */
+  readonly since: number;
+  readonly detail?: string;
+  readonly accessTokenExpiresAt?: number;
+  readonly refreshTokenExpiresAt?: number;
+  readonly accessTokenLifespanSeconds?: number;
+  readonly scheduleIntervalSeconds?: number;
+  /** The operator CLI's name, as ops type it. */
+  readonly cli: string;
+  /** Where the runbook lives; section anchors are appended. */
+  readonly runbook: string;
+}
+
+export interface Message {
+  readonly subject: string;
+  readonly body: string;
+}
+
+const DAY = 86_400_000;
+
+export function formatTime(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+export function formatDuration(ms: number): string {
+  const minutes = Math.max(0, Math.round(ms / 60_000));
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
+  return `${Math.floor(hours / 24)} days`;
+}
+
+export function daysLeft(expiresAt: number, now: number): number {
+  return Math.floor((expiresAt - now) / DAY);
+}
+
+interface Text {
+  /** When the condition began, if not when it was first seen (an expiry has an exact moment). */
+  readonly since?: number;
+  readonly what: string;
+  readonly title: string;
+  readonly impact: string;
+  readonly fix: string;
+  readonly anchor: string;
+}
+
+function syncJobImpact(ctx: MessageContext): string {
+  if (ctx.accessTokenExpiresAt === undefined)
+    return 'Sync jobs have no access token to use until this is fixed.';
+  if (ctx.accessTokenExpiresAt <= ctx.now) {
+    return `The stored access token expired at ${formatTime(ctx.accessTokenExpiresAt)}: sync jobs get 401 from ServiceNow until this is fixed.`;
+  }
+  return `The stored access token stays valid until ${formatTime(ctx.accessTokenExpiresAt)}; after that, sync jobs get 401 from ServiceNow until this is fixed.`;
+}
+
+function renewFix(ctx: MessageContext): string {
+  return `Run, from a machine with AWS access to this deployment:\n\n    ${ctx.cli} renew ${ctx.instanceName}\n\nIt asks for the integration user's password (never stored) and starts a new refresh token.`;
+}
+
+function refreshText(reason: string, ctx: MessageContext): Text {
+  const expires = ctx.refreshTokenExpiresAt;
+  switch (reason) {
+    case 'refresh-token-expired':
+      return {
+        title: 'refresh token expired',
+        what: `The refresh token expired${expires ? ` on ${formatTime(expires)}` : ''}, a fixed lifespan after the last password grant. ServiceNow never extends it, so the refresher can no longer get access tokens.`,
+        impact: syncJobImpact(ctx),
+        fix: renewFix(ctx),
+        anchor: 'refresh-token-expired',
+      };
+    case 'refresh-token-rejected':
+      return {
+        title: 'refresh token refused',
+        what: `ServiceNow refused the refresh token${expires ? `, which should be valid until ${formatTime(expires)}` : ''}. It was revoked, or the client secret changed in the Application Registry. (ServiceNow gives the same answer for both; the instance's system log has the real reason.)`,
+        impact: syncJobImpact(ctx),
+        fix: `${renewFix(ctx)}\nIf the client secret changed, run "${ctx.cli} bootstrap ${ctx.instanceName}" instead: it asks for the new one.`,
+        anchor: 'refresh-token-refused',
+      };
+    case 'invalid-credentials-secret':
+      return {
+        title: 'credentials secret is not valid',
+        what: `The credentials secret cannot be read: ${ctx.detail ?? 'it does not match the expected layout'}. It was left exactly as it is.`,
+        impact: syncJobImpact(ctx),
+        fix: renewFix(ctx),
+        anchor: 'credentials-secret-not-valid',
+      };
+    case 'not-bootstrapped':
+      return {
+        title: 'no credentials stored yet',
+        what: 'The instance is configured, but no credentials have been stored for it.',
+        impact: 'Sync jobs have no access token until the instance is bootstrapped.',
+        fix: `Run:\n\n    ${ctx.cli} bootstrap ${ctx.instanceName}\n\nIt asks for the OAuth client id and secret and the integration user's password (never stored).`,
+        anchor: 'not-bootstrapped',
+      };
+    default:
+      return {
+        title: 'token refresh failing',
+        what: `The refresher has not been able to get a new access token since ${formatTime(ctx.since)} (${formatDuration(ctx.now - ctx.since)}). Last error: ${ctx.detail ?? reason}.`,
+        impact: syncJobImpact(ctx),
+        fix: `Usually nothing: the refresher keeps retrying and emails again when it recovers. If it lasts, check that ${ctx.instanceUrl} is up, and run:\n\n    ${ctx.cli} doctor ${ctx.instanceName}`,
+        anchor: 'token-refresh-failing',
+      };
+  }
+}
+
+function probeText(kind: IncidentKind, reason: string, ctx: MessageContext): Text {
+  if (kind === 'access-denied' && reason === 'forbidden') {
+    return {
+      title: 'ServiceNow denies the integration user (403)',
+      what: `The probe got 403 from ServiceNow: the integration user lacks a role, or an ACL denies it. (${ctx.detail ?? 'forbidden'})`,
+      impact: 'Sync jobs that read or write the same tables will fail with 403 too.',
+      fix: `In ServiceNow, give the integration user the role snc_platform_rest_api_access (itil contains it) and check the ACLs of the tables your sync jobs use. Then check with:\n\n    ${ctx.cli} doctor ${ctx.instanceName}`,
+      anchor: 'access-denied-403',
+    };
+  }
+  if (kind === 'access-denied') {
+    return {
+      title: 'ServiceNow refuses valid access tokens (401)',
+      what: `ServiceNow refused an access token that should be valid${ctx.accessTokenExpiresAt ? ` until ${formatTime(ctx.accessTokenExpiresAt)}` : ''}, and again after an immediate refresh. The integration user may be locked or inactive, or lack "Web service access".`,
+      impact: 'Sync jobs get 401 from ServiceNow.',
+      fix: `In ServiceNow, check that the integration user is active and not locked. Then run:\n\n    ${ctx.cli} doctor ${ctx.instanceName}`,
+      anchor: 'access-token-refused-401',
+    };
+  }
+  if (kind === 'rate-limited') {
+    return {
+      title: 'rate limited by ServiceNow',
+      what: `ServiceNow has been answering 429 (rate limit exceeded) since ${formatTime(ctx.since)} (${formatDuration(ctx.now - ctx.since)}). ${ctx.detail ?? ''}`.trim(),
+      impact: 'Sync jobs running as the same user are being throttled too (limits are per user per hour).',
+      fix: 'In ServiceNow (System Web Services > REST API Rate Limiting), raise the rule that matches the integration user, or spread the sync jobs out.',
+      anchor: 'rate-limited',
+    };
+  }
+  if (reason === 'hibernating') {
+    return {
+      title: 'instance is hibernating',
+      what: `${ctx.instanceUrl} answers with the "Your instance is hibernating" page (since ${formatTime(ctx.since)}). Developer instances sleep when idle.`,
+      impact: 'Nothing reaches ServiceNow until it is woken: sync jobs fail, and tokens cannot be refreshed.',
+      fix: 'Sign in at https://developer.servicenow.com and wake the instance. Developer instances unused for 10 days are reclaimed and wiped: keep it in use, or move the integration to a sub-production instance.',
+      anchor: 'instance-hibernating',
+    };
+  }
+  if (reason === 'offline') {
+    return {
+      title: 'instance is offline',
+      what: `${ctx.instanceUrl} says "Your instance is currently offline" (since ${formatTime(ctx.since)}): it is waking up, or in maintenance.`,
+      impact: 'Sync jobs fail until it is back.',
+      fix: 'Usually nothing: wait for the instance to come back (this email is followed by one when it does). If it lasts, check the ServiceNow status or maintenance schedule for the instance.',
+      anchor: 'instance-offline',
+    };
+  }
+  return {
+    title: 'instance not answering properly',
+    what: `ServiceNow has not answered properly since ${formatTime(ctx.since)} (${formatDuration(ctx.now - ctx.since)}): ${ctx.detail ?? reason}.`,
+    impact: 'Sync jobs are likely failing the same way.',
+    fix: `Check that ${ctx.instanceUrl} is reachable from AWS and answers its REST API. Then run:\n\n    ${ctx.cli} doctor ${ctx.instanceName}`,
+    anchor: 'instance-unavailable',
+  };
+}
+
+function expiryText(ctx: MessageContext): Text {
+  const expires = ctx.refreshTokenExpiresAt ?? ctx.now;
+  const left = daysLeft(expires, ctx.now);
+  if (expires <= ctx.now) {
+    return {
+      since: expires,
+      title: 'refresh token expired',
+      what: `The refresh token expired on ${formatTime(expires)}. ServiceNow only renews it through a new password grant.`,
+      impact: syncJobImpact(ctx),
+      fix: renewFix(ctx),
+      anchor: 'refresh-token-expired',
+    };
+  }
+  const hours = Math.max(1, Math.floor((expires - ctx.now) / 3_600_000));
+  const within =
+    left >= 1 ? `${left} ${left === 1 ? 'day' : 'days'}` : `${hours} ${hours === 1 ? 'hour' : 'hours'}`;
+  return {
+    title: `refresh token expires in ${within}`,
+    what: `The refresh token expires on ${formatTime(expires)}, a fixed lifespan after the last password grant. Refreshing does not extend it.`,
+    impact: `Sync jobs keep working until then; after it, no new access tokens can be issued and sync jobs get 401.`,
+    fix: renewFix(ctx),
+    anchor: 'refresh-token-expiring',
+  };
+}
+
+function driftText(ctx: MessageContext): Text {
+  return {
+    title: 'access token lifespan too short',
+    what: `ServiceNow issues access tokens that live ${ctx.accessTokenLifespanSeconds ?? '?'} s, too short for a refresher that runs every ${ctx.scheduleIntervalSeconds ?? '?'} s and refreshes 5 minutes ahead.`,
+    impact:
+      'Sync jobs may be handed tokens that expire mid-batch, and ServiceNow is called far more often than needed.',
+    fix: 'In ServiceNow: System OAuth > Application Registry > (your client) > Access Token Lifespan: set 1800 s or more (Exalate suggests 7200).',
+    anchor: 'access-token-lifespan-too-short',
+  };
+}
+
+function text(kind: IncidentKind, reason: string, ctx: MessageContext): Text {
+  switch (kind) {
+    case 'refresh':
+      return refreshText(reason, ctx);
+    case 'refresh-token-expiry':
+      return expiryText(ctx);
+    case 'config-drift':
+      return driftText(ctx);
+    default:
+      return probeText(kind, reason, ctx);
+  }
+}
+
+const RESOLVED_TITLES: Record<IncidentKind, string> = {
+  refresh: 'token refresh working again',
+  'access-denied': 'access to ServiceNow restored',
+  unavailable: 'instance answering again',
+  'rate-limited': 'no longer rate limited',
+  'refresh-token-expiry': 'refresh token renewed',
+  'config-drift': 'access token lifespan fixed',
+};
+
+/** Plain text for a phone screen: what happened and since when, what it means, the exact fix. */
+export function composeMessage(
+  kind: IncidentKind,
+  reason: string,
+  severity: Severity,
+  notice: Notice,
+  ctx: MessageContext,
+): Message {
+  const prefix = `[servicenow-token] ${ctx.instanceName}: `;
+  if (notice === 'resolved') {
+    const renewed =
+      kind === 'refresh-token-expiry' && ctx.refreshTokenExpiresAt !== undefined
+        ? `\nThe refresh token now expires on ${formatTime(ctx.refreshTokenExpiresAt)}.`
+        : '';
+    return {
+      subject: `${prefix}${RESOLVED_TITLES[kind]}`,
+      body: [
+        `Resolved at ${formatTime(ctx.now)}, after ${formatDuration(ctx.now - ctx.since)} (since ${formatTime(ctx.since)}).${renewed}`,
+        '',
+        'Nothing to do.',
+        '',
+        `Instance: ${ctx.instanceUrl}`,
+      ].join('\n'),
+    };
+  }
+  const t = text(kind, reason, ctx);
+  const tag = severity === 'action-required' ? ' (action required)' : '';
+  const again = notice === 'reminder' ? ' (reminder)' : '';
+  return {
+    subject: `${prefix}${t.title}${tag}${again}`.slice(0, 99),
+    body: [
+      t.what,
+      '',
+      `Since: ${formatTime(t.since ?? ctx.since)}`,
+      `For sync jobs: ${t.impact}`,
+      '',
+      'What to do:',
+      t.fix,
+      '',
+      `Runbook: ${ctx.runbook}#${t.anchor}`,
+      `Instance: ${ctx.instanceUrl}`,
+    ].join('\n'),
+  };
+}

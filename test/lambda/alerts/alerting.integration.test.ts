@@ -1,0 +1,137 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { AlertingHarness } from '../../support/alerting-harness';
+import { RefresherFixture } from '../../support/refresher-fixture';
+
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+const force = { action: 'refresh', instances: ['acme'], force: true };
+
+let fixture: RefresherFixture;
+afterEach(async () => {
+  const logged = fixture.logs.text();
+  await fixture.close();
+  for (const secret of fixture.secretValues()) expect(logged).not.toContain(secret);
+});
+
+async function setUp(options: Parameters<typeof RefresherFixture.create>[0] = {}) {
+  fixture = await RefresherFixture.create(options);
+  const alerting = await AlertingHarness.create(fixture);
+  await alerting.renew();
+  await alerting.emails();
+  return alerting;
+}
+
+/** Runs each function three times at once (three execution environments), then each again (a retry). */
+async function concurrentlyAndAgain(make: () => () => Promise<unknown>) {
+  const environments = [make(), make(), make()];
+  await Promise.all(environments.map((run) => run()));
+  await Promise.all(environments.map((run) => run()));
+}
+
+describe('alerts over the simulator and the local AWS emulator', () => {
+  it('sends nothing for a single transient failure shorter than the grace period', async () => {
+    const alerting = await setUp();
+    const prober = alerting.prober(alerting.refreshHandler());
+    fixture.instance().sim.addFault({ fault: { kind: 'status', status: 503 }, path: '/api/', times: 1 });
+
+    const [failed] = await prober.run();
+    fixture.clock.advance(5 * MINUTE);
+    const [recovered] = await prober.run();
+
+    expect([failed?.verdict, recovered?.verdict]).toEqual(['unavailable', 'ok']);
+    expect(await alerting.emails()).toEqual([]);
+    expect((await alerting.incidents.get('acme', 'unavailable'))?.status).toBe('closed');
+  });
+
+  it('sends one email per transition when refreshers run concurrently and are retried', async () => {
+    const alerting = await setUp();
+    fixture.instance().registry.clientSecret = 'rotated-by-an-admin';
+
+    await concurrentlyAndAgain(() => {
+      const handler = alerting.refreshHandler();
+      return () => handler(force);
+    });
+    const opened = await alerting.emails();
+    await alerting.renew();
+    const resolved = await alerting.emails();
+
+    expect(opened.map((e) => e.subject)).toEqual([
+      '[servicenow-token] acme: refresh token refused (action required)',
+    ]);
+    expect(opened[0]?.attributes).toMatchObject({
+      instance: 'acme',
+      kind: 'refresh',
+      severity: 'action-required',
+    });
+    expect(resolved.map((e) => e.subject)).toEqual(['[servicenow-token] acme: token refresh working again']);
+  });
+
+  it('sends one email per transition when probes run concurrently and are retried', async () => {
+    const alerting = await setUp();
+    const user = fixture.instance().sim.user(fixture.instance().username);
+    user.roles = [];
+
+    await concurrentlyAndAgain(() => {
+      const prober = alerting.prober(alerting.refreshHandler());
+      return () => prober.run();
+    });
+    const opened = await alerting.emails();
+    user.roles = ['itil'];
+    await concurrentlyAndAgain(() => {
+      const prober = alerting.prober(alerting.refreshHandler());
+      return () => prober.run();
+    });
+    const resolved = await alerting.emails();
+
+    expect(opened).toHaveLength(1);
+    expect(opened[0]?.subject).toBe(
+      '[servicenow-token] acme: ServiceNow denies the integration user (403) (action required)',
+    );
+    expect(opened[0]?.body).toMatch(/snc_platform_rest_api_access/);
+    expect(resolved.map((e) => e.subject)).toEqual([
+      '[servicenow-token] acme: access to ServiceNow restored',
+    ]);
+  });
+
+  it('announces each countdown threshold once when expiry watches run concurrently and are retried', async () => {
+    const alerting = await setUp();
+    fixture.clock.advance(93 * DAY);
+
+    await concurrentlyAndAgain(() => alerting.watch());
+    const emails = await alerting.emails();
+
+    expect(emails.map((e) => e.subject)).toEqual([
+      '[servicenow-token] acme: refresh token expires in 6 days (action required)',
+    ]);
+    expect(emails[0]?.body).toMatch(/snow-token renew acme/);
+    const events = await alerting.events();
+    expect(events.map((e) => e.detailType)).toEqual(
+      expect.arrayContaining(['Incident Opened', 'Refresh Token Expiring']),
+    );
+  });
+
+  it('asks for an immediate refresh when a valid token is refused, and says nothing when the new one works', async () => {
+    const alerting = await setUp({
+      instances: [{ name: 'acme', settings: { earlyRefreshMode: 'current-remaining' } }],
+    });
+    const before = await fixture.accessToken();
+    fixture.instance().sim.revoke(before?.accessToken ?? '');
+
+    const [report] = await alerting.prober(alerting.refreshHandler()).run();
+
+    expect(report?.verdict).toBe('ok-after-refresh');
+    expect((await fixture.accessToken())?.accessToken).not.toBe(before?.accessToken);
+    expect(await alerting.emails()).toEqual([]);
+    expect((await alerting.events()).map((e) => e.detailType)).toContain('Token Refreshed');
+  });
+
+  it('flags an access token lifespan too short for the schedule', async () => {
+    const alerting = await setUp({ registry: { accessTokenLifespanSeconds: 600 } });
+
+    await alerting.watch()();
+
+    const [email] = await alerting.emails();
+    expect(email?.subject).toBe('[servicenow-token] acme: access token lifespan too short');
+    expect(email?.body).toMatch(/live 600 s/);
+  });
+});

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { type Incident, type Observation, transition } from '../../../../lambda/shared/alerts/incident';
+
+const now = Date.UTC(2026, 2, 1);
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+const incident = (fields: Partial<Incident>): Incident => ({
+  name: 'acme',
+  kind: 'unavailable',
+  status: 'closed',
+  version: 1,
+  ...fields,
+});
+const outage: Observation = {
+  active: true,
+  reason: 'server-error',
+  severity: 'warning',
+  graceMs: 15 * MINUTE,
+  remind: true,
+};
+
+describe('transition', () => {
+  it('holds a new condition as pending within its grace period, telling nobody', () => {
+    expect(transition(undefined, outage, now, DAY)).toMatchObject({ status: 'pending', firstSeenAt: now });
+    expect(transition(undefined, outage, now, DAY)?.notice).toBeUndefined();
+  });
+
+  it('opens with one notice once the condition outlasts the grace period', () => {
+    const pending = incident({ status: 'pending', firstSeenAt: now - 15 * MINUTE });
+    expect(transition(pending, outage, now, DAY)).toMatchObject({
+      status: 'open',
+      notice: 'opened',
+      openedAt: now,
+    });
+  });
+
+  it('closes a pending condition silently when it clears', () => {
+    const pending = incident({ status: 'pending', firstSeenAt: now - MINUTE });
+    expect(transition(pending, { active: false }, now, DAY)).toEqual({ status: 'closed', closedAt: now });
+  });
+
+  it('opens at once when there is no grace period', () => {
+    expect(transition(undefined, { ...outage, graceMs: 0 }, now, DAY)?.notice).toBe('opened');
+  });
+
+  it('reminds once per reminder interval while open, and not before', () => {
+    const open = incident({ status: 'open', lastNotifiedAt: now - DAY + MINUTE });
+    expect(transition(open, outage, now, DAY)).toBeUndefined();
+    expect(transition(open, outage, now + MINUTE, DAY)?.notice).toBe('reminder');
+  });
+
+  it('announces a new, smaller countdown level once', () => {
+    const seen: Observation = {
+      active: true,
+      reason: 'expiring',
+      severity: 'warning',
+      graceMs: 0,
+      remind: false,
+      level: 7,
+    };
+    const open = incident({
+      kind: 'refresh-token-expiry',
+      status: 'open',
+      level: 14,
+      lastNotifiedAt: now - MINUTE,
+    });
+    expect(transition(open, seen, now, DAY)).toMatchObject({ notice: 'escalated', level: 7 });
+    expect(transition({ ...open, level: 7 }, seen, now, DAY)).toBeUndefined();
+  });
+
+  it('resolves an open incident with one notice', () => {
+    expect(transition(incident({ status: 'open' }), { active: false }, now, DAY)).toMatchObject({
+      status: 'closed',
+      notice: 'resolved',
+    });
+    expect(transition(incident({ status: 'closed' }), { active: false }, now, DAY)).toBeUndefined();
+  });
+});
