@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { accessTokenSecretSchema } from '../../lambda/shared/secrets/access-token-secret';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const doc = readFileSync(join(ROOT, 'docs', 'token-client.md'), 'utf8');
+
+function codeBlocks(language: string): string[] {
+  return [...doc.matchAll(new RegExp(`\`\`\`${language}\\n([\\s\\S]*?)\`\`\`\\n`, 'g'))].map(
+    (m) => m[1] ?? '',
+  );
+}
+
+describe('the token client documentation', () => {
+  it('shows the sync-job example exactly as the tested file is', () => {
+    const example = readFileSync(join(ROOT, 'examples', 'sync-job.ts'), 'utf8');
+
+    expect(codeBlocks('ts')).toContain(example);
+  });
+
+  it('documents the secret with the fields and constants the refresher writes', () => {
+    const documented = JSON.parse(codeBlocks('json').find((b) => b.includes('"$schema"')) ?? '{}');
+    const actual = z.toJSONSchema(accessTokenSecretSchema) as {
+      required: string[];
+      properties: Record<string, { const?: unknown }>;
+    };
+
+    expect(documented.required).toEqual(actual.required);
+    expect(Object.keys(documented.properties)).toEqual(Object.keys(actual.properties));
+    for (const [field, spec] of Object.entries(actual.properties)) {
+      expect(documented.properties[field].const).toEqual(spec.const);
+    }
+  });
+
+  it('gives an example value that the schema accepts', () => {
+    const example = codeBlocks('json').find((b) => b.includes('"accessToken"') && !b.includes('"$schema"'));
+
+    expect(accessTokenSecretSchema.safeParse(JSON.parse(example ?? '{}')).success).toBe(true);
+  });
+});
