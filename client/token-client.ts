@@ -124,14 +124,17 @@ export class TokenClient {
     if (!Number.isFinite(minValidityMs) || minValidityMs < 0) {
       throw new Error(`minValidityMs must be a number of milliseconds >= 0, e.g. 600000 for ten minutes`);
     }
-    // Bounded: a caller that needs more than the read in flight waits for it once or twice, then reads itself.
+    // Bounded: a caller with another minimum than the read in flight waits for it once or twice
+    // (its token may do), then reads itself.
     for (let round = 0; round < 3; round++) {
       const cached = this.cached;
       if (cached && this.isUsable(cached, minValidityMs)) return cached;
       const flight = this.flight;
       if (!flight) return this.startFlight(minValidityMs);
-      if (flight.minValidityMs >= minValidityMs) return flight.promise;
-      await flight.promise.catch(() => undefined);
+      // Same need: share the outcome, a failure included, so a failure is not retried by every caller.
+      if (flight.minValidityMs === minValidityMs) return flight.promise;
+      const token = await flight.promise.catch(() => undefined);
+      if (token && this.isUsable(token, minValidityMs)) return token;
     }
     return this.startFlight(minValidityMs);
   }

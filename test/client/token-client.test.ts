@@ -233,4 +233,23 @@ describe('token client against the simulator and the local AWS emulator', () => 
     expect(invocations).toHaveLength(1);
     expect(reads.count).toBeLessThan(25);
   });
+
+  it('still serves a short need when a longer one in flight fails', async () => {
+    fixture = await RefresherFixture.create({
+      instances: [{ name: 'acme', settings: { earlyRefreshMode: 'new-token' } }],
+    });
+    await fixture.bootstrap();
+    const { tokens } = syncJobTokenClient(fixture);
+
+    const [long, short] = await Promise.allSettled([
+      tokens.getToken({ minValidityMs: 60 * MINUTE }),
+      tokens.getToken({ minValidityMs: MINUTE }),
+    ]);
+
+    expect(long.status).toBe('rejected');
+    errors.push(long.status === 'rejected' ? long.reason : undefined);
+    expect(
+      short.status === 'fulfilled' && fixture.instance().sim.isAccessTokenValid(short.value.accessToken),
+    ).toBe(true);
+  });
 });
