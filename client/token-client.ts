@@ -300,7 +300,7 @@ export class TokenClient {
       const name = (error as Error).name ?? 'Error';
       throw new TokenClientError(
         'secret-unreadable',
-        `could not read the access-token secret ${secretId} (${name}): ${name === 'AccessDeniedException' ? 'the caller needs secretsmanager:GetSecretValue on it (grantRead), and kms:Decrypt on its key' : 'try again; Secrets Manager or the network failed'}`,
+        `could not read the access-token secret ${secretId} (${name}): ${name === 'AccessDeniedException' ? 'the caller needs secretsmanager:GetSecretValue on it (the construct grants it with grantReadAccessToken), and kms:Decrypt on its key' : 'try again; Secrets Manager or the network failed'}`,
         name !== 'AccessDeniedException',
         { cause: error },
       );

@@ -3,14 +3,14 @@
 # Needs the AWS CLI (v1 or v2), jq, curl and GNU date (on macOS: brew install coreutils, use gdate).
 #
 #   SNOW_INSTANCE=acme \
-#   ACCESS_TOKEN_SECRET_ID=servicenow-token-refresher/acme/access-token \
+#   ACCESS_TOKEN_SECRET_ID=servicenow-token/acme/access-token \
 #   REFRESHER_FUNCTION_NAME=servicenow-token-refresher \
 #   examples/sync-job.sh '/api/now/table/sys_user?sysparm_limit=10&sysparm_fields=sys_id'
 set -euo pipefail
 shopt -s inherit_errexit # a failure inside $(...) stops the job too
 
 : "${SNOW_INSTANCE:?set SNOW_INSTANCE, e.g. acme}"
-: "${ACCESS_TOKEN_SECRET_ID:?set ACCESS_TOKEN_SECRET_ID, e.g. servicenow-token-refresher/acme/access-token}"
+: "${ACCESS_TOKEN_SECRET_ID:?set ACCESS_TOKEN_SECRET_ID, e.g. servicenow-token/acme/access-token}"
 : "${REFRESHER_FUNCTION_NAME:?set REFRESHER_FUNCTION_NAME, e.g. servicenow-token-refresher}"
 MIN_VALIDITY_SECONDS=${MIN_VALIDITY_SECONDS:-65} # what the job needs, plus 5 s for clock skew
 API_PATH=${1:-/api/now/table/sys_user?sysparm_limit=1&sysparm_fields=sys_id}

@@ -4,7 +4,7 @@
  * never expired) and a 401 is handled by the client (one re-read, one retry).
  *
  *   SNOW_INSTANCE=acme \
- *   ACCESS_TOKEN_SECRET_ID=servicenow-token-refresher/acme/access-token \
+ *   ACCESS_TOKEN_SECRET_ID=servicenow-token/acme/access-token \
  *   REFRESHER_FUNCTION_NAME=servicenow-token-refresher \
  *   npx tsx examples/sync-job.ts
  */
@@ -109,7 +109,7 @@ function requiredEnv(name: string, example: string): string {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const tokens = createTokenClient({
     instance: requiredEnv('SNOW_INSTANCE', 'acme'),
-    secretId: requiredEnv('ACCESS_TOKEN_SECRET_ID', 'servicenow-token-refresher/acme/access-token'),
+    secretId: requiredEnv('ACCESS_TOKEN_SECRET_ID', 'servicenow-token/acme/access-token'),
     refresherFunctionName: requiredEnv('REFRESHER_FUNCTION_NAME', 'servicenow-token-refresher'),
   });
   const result = await runSyncJob({ tokens });

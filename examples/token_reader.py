@@ -5,7 +5,7 @@ validity, one read at a time per process, ask the refresher for a new token when
 too old and wait for it (bounded), and on a 401 re-read and retry once. Needs boto3 only.
 
     SNOW_INSTANCE=acme \
-    ACCESS_TOKEN_SECRET_ID=servicenow-token-refresher/acme/access-token \
+    ACCESS_TOKEN_SECRET_ID=servicenow-token/acme/access-token \
     REFRESHER_FUNCTION_NAME=servicenow-token-refresher \
     python3 examples/token_reader.py
 """
