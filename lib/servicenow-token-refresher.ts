@@ -36,7 +36,10 @@ import { TokenFunction } from './token-function';
 export interface ServiceNowInstance {
   /** Lower-case letters, digits and dashes, e.g. "acme-prod"; part of the secret names, so never rename. */
   readonly name: string;
-  /** The instance address, https only, e.g. "https://acme.service-now.com". */
+  /**
+   * The instance address, e.g. "https://acme.service-now.com": https only, as the functions
+   * enforce (plain http is accepted on loopback alone, for local rehearsals against a simulator).
+   */
   readonly url: string;
   /** @default - the probe's one-row sys_user query */
   readonly probePath?: string;
@@ -600,11 +603,6 @@ function validateProps(props: ServiceNowTokenRefresherProps, prefix: string): Va
     ...(i.probePath !== undefined && { probePath: i.probePath }),
     ...(i.expiryWarningDays !== undefined && { expiryWarningDays: [...i.expiryWarningDays] }),
   }));
-  props.instances.forEach((instance, index) => {
-    if (!instance.url.startsWith('https://')) {
-      problems.push(`instances[${index}].url: must use https, e.g. "https://acme.service-now.com"`);
-    }
-  });
   const parsed = instanceListSchema.safeParse(instances);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {

@@ -1,0 +1,186 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { synthFromConfigFile } from '../support/cdk/synth';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const dir = mkdtempSync(join(tmpdir(), 'deployment-config-'));
+let files = 0;
+
+const valid = () => ({
+  instances: [{ name: 'acme', url: 'https://acme.service-now.com' }],
+  alerts: { emails: ['ops@example.com'] },
+});
+
+function configFile(content: unknown): string {
+  const path = join(dir, `config-${++files}.json`);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+type Config = ReturnType<typeof valid> & Record<string, unknown>;
+const top = (key: string, value: unknown) => (c: Config) => {
+  c[key] = value;
+};
+const instance = (changes: Record<string, unknown>) => (c: Config) => {
+  c.instances = [{ ...c.instances[0], ...changes } as (typeof c.instances)[0]];
+};
+
+describe('a bad deployment configuration fails synth with a message naming the field and an example', () => {
+  it.each<[string, (c: Config) => void, RegExp]>([
+    ['no instances', top('instances', []), /instances: list at least one instance, e\.g\. \[\{"name"/],
+    [
+      'instances missing',
+      (c) => void delete (c as Partial<Config>).instances,
+      /instances: .*expected array.*see config\/example\.json/,
+    ],
+    [
+      'an http URL',
+      instance({ url: 'http://acme.service-now.com' }),
+      /instances\[0\]\.url: must use https .*e\.g\. "https:\/\/acme\.service-now\.com"/,
+    ],
+    [
+      'a host outside service-now.com',
+      instance({ url: 'https://servicenow.acme.example' }),
+      /instances\[0\]\.url: host "servicenow\.acme\.example" is outside \*\.service-now\.com; add it to allowedHosts .*e\.g\. "allowedHosts": \["servicenow\.acme\.example"\]/,
+    ],
+    [
+      'a URL with a path',
+      instance({ url: 'https://acme.service-now.com/now/nav' }),
+      /instances\[0\]\.url: must be the instance address only.*e\.g\./,
+    ],
+    ['not a URL', instance({ url: 'acme' }), /instances\[0\]\.url: is not a URL.*e\.g\./],
+    [
+      'an instance name with capitals',
+      instance({ name: 'Acme' }),
+      /instances\[0\]\.name: use lower-case letters, digits and dashes, e\.g\. "acme-prod"/,
+    ],
+    [
+      'a duplicated instance',
+      (c) => void c.instances.push({ ...c.instances[0] } as (typeof c.instances)[0]),
+      /instances\[1\]\.name: "acme" is listed twice.*e\.g\./,
+    ],
+    [
+      'an unsupported grant',
+      instance({ grant: 'client_credentials' }),
+      /instances\[0\]\.grant: use one of password, e\.g\. "password"/,
+    ],
+    [
+      'a refresh-token lifespan of 0',
+      instance({ refreshTokenLifespanDays: 0 }),
+      /instances\[0\]\.refreshTokenLifespanDays: use whole days, e\.g\. 100/,
+    ],
+    [
+      'a probe path outside the REST API',
+      instance({ probePath: '/login.do' }),
+      /instances\[0\]\.probePath: use a REST API path on the instance, e\.g\./,
+    ],
+    [
+      'empty alert thresholds',
+      instance({ expiryWarningDays: [] }),
+      /instances\[0\]\.expiryWarningDays: list at least one day, e\.g\. \[30, 14, 7, 3, 1\]/,
+    ],
+    [
+      'a malformed email',
+      top('alerts', { emails: ['ops-at-example.com'] }),
+      /alerts\.emails\[0\]: use an email address, e\.g\. "integrations@example\.com"/,
+    ],
+    [
+      'a dead-man period shorter than two token lifespans',
+      (c) => {
+        instance({ accessTokenLifespanSeconds: 7200 })(c);
+        (c.alerts as Record<string, unknown>).deadManHours = 2;
+      },
+      /alerts\.deadManHours: must cover at least two access-token lifespans .*e\.g\. 4/,
+    ],
+    [
+      'a refresh schedule of 0 minutes',
+      top('schedules', { refreshMinutes: 0 }),
+      /schedules\.refreshMinutes: use 1 minute or more, e\.g\. 1/,
+    ],
+    [
+      'an expiry-watch hour of 24',
+      top('schedules', { expiryWatchHourUtc: 24 }),
+      /schedules\.expiryWatchHourUtc: use an hour from 0 to 23, e\.g\. 8/,
+    ],
+    [
+      'a KMS alias instead of a key ARN',
+      top('kmsKeyArn', 'alias/aws/secretsmanager'),
+      /kmsKeyArn: use a KMS key ARN, e\.g\. "arn:aws:kms:/,
+    ],
+    [
+      'an operator that is not an IAM ARN',
+      top('operatorPrincipalArns', ['alice']),
+      /operatorPrincipalArns\[0\]: use an IAM role or user ARN, wildcards allowed, e\.g\./,
+    ],
+    [
+      'a secret prefix without a trailing slash',
+      top('secretNamePrefix', 'servicenow-token'),
+      /secretNamePrefix: .*end with "\/", e\.g\. "servicenow-token\/"/,
+    ],
+    [
+      'a misspelt field',
+      top('instance', []),
+      /\(top level\): unknown field\(s\) "instance"; check the spelling against config\/example\.json/,
+    ],
+    [
+      'a tag value over 256 characters',
+      top('tags', { team: 'x'.repeat(257) }),
+      /tags\.team: use a tag value of up to 256 characters, e\.g\. "integrations"/,
+    ],
+  ])('%s', (_kind, change, message) => {
+    const config = valid() as Config;
+    change(config);
+    const path = configFile(config);
+
+    expect(() => synthFromConfigFile(path)).toThrow(message);
+    expect(() => synthFromConfigFile(path)).toThrow(`The deployment configuration ${path} is invalid`);
+  });
+
+  it('not JSON', () => {
+    const path = configFile('{ "instances": [ ');
+
+    expect(() => synthFromConfigFile(path)).toThrow(/is not valid JSON .*see config\/example\.json/);
+  });
+
+  it('a file that is not there', () => {
+    expect(() => synthFromConfigFile(join(dir, 'missing.json'))).toThrow(
+      /cannot read it \(ENOENT\); copy config\/example\.json/,
+    );
+  });
+});
+
+describe('a good deployment configuration', () => {
+  it('accepts a host outside service-now.com that is explicitly allowed', () => {
+    const config = valid() as Config;
+    instance({ url: 'https://servicenow.acme.example' })(config);
+    config.allowedHosts = ['servicenow.acme.example'];
+
+    expect(() => synthFromConfigFile(configFile(config))).not.toThrow();
+  });
+
+  it('accepts the committed example', () => {
+    expect(() => synthFromConfigFile(join(ROOT, 'config', 'example.json'))).not.toThrow();
+  });
+});
+
+describe('bin/app.ts', () => {
+  it('stops with exit code 1 and the message alone when the configuration is bad', async () => {
+    const path = configFile({ instances: [{ name: 'acme', url: 'http://acme.service-now.com' }] });
+
+    const run = promisify(execFile)(join(ROOT, 'node_modules', '.bin', 'tsx'), ['bin/app.ts'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, CDK_CONTEXT_JSON: JSON.stringify({ config: path }), CDK_OUTDIR: dir },
+    });
+
+    await expect(run).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(
+        /^The deployment configuration .* is invalid, so nothing was synthesized:\n {2}- instances\[0\]\.url: must use https/,
+      ),
+    });
+  });
+});
