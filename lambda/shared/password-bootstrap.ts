@@ -26,6 +26,7 @@ export type PasswordBootstrapResult =
       readonly state: InstanceState;
     }
   | { readonly kind: 'busy' }
+  | { readonly kind: 'refused'; readonly message: string }
   | { readonly kind: 'failed'; readonly outcome: FailedOutcome; readonly message: string };
 
 /**
@@ -44,6 +45,13 @@ export async function bootstrapWithPassword(
     readonly leaseMs?: number;
     /** When given, the incidents a renewal fixes are closed (with their recovery emails) at once. */
     readonly alerts?: Alerts;
+    /**
+     * Called with the new access token before anything is written (the CLI probes with it); a
+     * refusal leaves the stored credentials exactly as they were.
+     */
+    readonly verify?: (
+      accessToken: string,
+    ) => Promise<{ readonly ok: true } | { readonly ok: false; readonly message: string }>;
   },
   instance: InstanceConfig,
   input: PasswordBootstrapInput,
@@ -70,6 +78,8 @@ export async function bootstrapWithPassword(
       };
       return { kind: 'failed', outcome: failed, message: describeOutcome(failed) };
     }
+    const verdict = await deps.verify?.(token.accessToken);
+    if (verdict && !verdict.ok) return { kind: 'refused', message: verdict.message };
     const lifespan = input.refreshTokenLifespanSeconds ?? DEFAULT_REFRESH_TOKEN_LIFESPAN_SECONDS;
     const credentials: CredentialsSecret = {
       schemaVersion: 1,

@@ -34,7 +34,8 @@ export class LambdaRefreshRequester implements RefreshRequester {
       );
     }
     const response = JSON.parse(text) as RefreshResponse;
-    const result = response.results.find((r) => r.instance === instance);
+    // A forced run that waited for a lapse reports twice for the instance: the last word counts.
+    const result = response.results.findLast((r) => r.instance === instance);
     if (!result) throw new Error(`the refresher returned no result for ${instance}`);
     return result;
   }

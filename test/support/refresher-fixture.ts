@@ -45,6 +45,8 @@ export interface FixtureOptions {
   readonly refresh?: Partial<RefreshSettings>;
   readonly http?: Partial<HttpLimits>;
   readonly registry?: Partial<RegistryRecord>;
+  /** Default: a virtual clock starting on 2026-01-05; start it at Date.now() to share time with subprocesses. */
+  readonly clock?: VirtualClock;
 }
 
 /**
@@ -83,7 +85,7 @@ export class RefresherFixture {
   }
 
   static async create(options: FixtureOptions = {}): Promise<RefresherFixture> {
-    const clock = new VirtualClock();
+    const clock = options.clock ?? new VirtualClock();
     const sim = new ServiceNowSimulator({ clock });
     const aws = await createLocalAws();
     const instances: FixtureInstance[] = [];

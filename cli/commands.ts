@@ -1,0 +1,414 @@
+import { randomUUID } from 'node:crypto';
+import type { Alerts } from '../lambda/shared/alerts/alerts';
+import type { Incident, IncidentKind } from '../lambda/shared/alerts/incident';
+import type { IncidentStore } from '../lambda/shared/alerts/incident-store';
+import { formatDuration, formatTime } from '../lambda/shared/alerts/messages';
+import type { Notifier } from '../lambda/shared/alerts/notifier';
+import type { Clock } from '../lambda/shared/clock';
+import type { InstanceConfig } from '../lambda/shared/instance-config';
+import { bootstrapWithPassword } from '../lambda/shared/password-bootstrap';
+import type { RefreshRequester } from '../lambda/shared/refresh-requester';
+import {
+  type CredentialsSecret,
+  credentialsSecretSchema,
+  parseSecretJson,
+  refreshTokenExpiresAt,
+} from '../lambda/shared/secrets/credentials-secret';
+import type { SecretStore } from '../lambda/shared/secrets/secret-store';
+import { describeOutcome } from '../lambda/shared/servicenow/outcome';
+import type { ServiceNowClient } from '../lambda/shared/servicenow/servicenow-client';
+import type { InstanceState } from '../lambda/shared/state/instance-state';
+import type { StateStore } from '../lambda/shared/state/state-store';
+import type { Deployment } from './deployment';
+import { CliError, EXIT, type ExitCode } from './errors';
+import { paint, type Terminal, table } from './terminal';
+
+const DAY = 86_400_000;
+const ALL_KINDS: readonly IncidentKind[] = [
+  'refresh',
+  'access-denied',
+  'unavailable',
+  'rate-limited',
+  'refresh-token-expiry',
+  'config-drift',
+];
+
+/** What the commands work with, built once per run by main.ts. */
+export interface CliContext {
+  readonly deployment: Deployment;
+  readonly terminal: Terminal;
+  readonly clock: Clock;
+  readonly secrets: SecretStore;
+  readonly state: StateStore;
+  readonly incidents: IncidentStore;
+  readonly alerts: Alerts;
+  readonly notifier: Notifier;
+  readonly refresher: RefreshRequester;
+  readonly serviceNow: (instance: InstanceConfig) => Pick<ServiceNowClient, 'requestToken' | 'probe'>;
+  readonly json: boolean;
+}
+
+async function storedCredentials(
+  ctx: CliContext,
+  instance: InstanceConfig,
+): Promise<CredentialsSecret | undefined> {
+  const read = await ctx.secrets.read(instance.credentialsSecretId);
+  if (read.kind === 'missing') return undefined;
+  const parsed = parseSecretJson(credentialsSecretSchema, read.text);
+  return parsed.kind === 'ok' ? parsed.value : undefined;
+}
+
+export interface PasswordGrantAnswers {
+  readonly clientId?: string;
+  readonly username?: string;
+  readonly passwordStdin: boolean;
+  /** bootstrap: ask for a client id and secret even if some are stored. */
+  readonly newClient: boolean;
+}
+
+/**
+ * bootstrap and renew: one password grant, a probe with the new token, then both secrets written
+ * under the refresher's lease. The password lives in this function's memory only.
+ */
+export async function passwordGrant(
+  ctx: CliContext,
+  instance: InstanceConfig,
+  mode: 'bootstrap' | 'renew',
+  answers: PasswordGrantAnswers,
+): Promise<ExitCode> {
+  const { terminal } = ctx;
+  const stored = await storedCredentials(ctx, instance);
+  if (mode === 'renew' && !stored) {
+    throw new CliError(
+      `No valid credentials are stored for ${instance.name}, so there is nothing to renew. Run "snow-token bootstrap ${instance.name}" instead.`,
+      EXIT.environment,
+    );
+  }
+  const reuseClient = stored !== undefined && !(mode === 'bootstrap' && answers.newClient);
+  const piped = answers.passwordStdin ? (await terminal.readAllInput()).split(/\r?\n/) : undefined;
+  const fromPipe = (what: string): string => {
+    const value = piped?.shift();
+    if (!value) {
+      throw new CliError(
+        `--password-stdin: expected the ${what} on its own line of standard input.`,
+        EXIT.usage,
+      );
+    }
+    return value;
+  };
+  const askVisible = async (question: string, given?: string) => {
+    if (given) return given;
+    const answer = (await terminal.ask(question, { hidden: false })).trim();
+    if (!answer) throw new CliError(`${question.replace(/:\s*$/, '')} is required.`, EXIT.usage);
+    return answer;
+  };
+  const askHidden = async (question: string, what: string) => {
+    if (piped) return fromPipe(what);
+    const answer = await terminal.ask(question, { hidden: true });
+    if (!answer) throw new CliError(`${what} is required; nothing was stored.`, EXIT.usage);
+    return answer;
+  };
+
+  const clientId = reuseClient ? stored.clientId : await askVisible('OAuth client id: ', answers.clientId);
+  const clientSecret = reuseClient
+    ? stored.clientSecret
+    : await askHidden('OAuth client secret (hidden): ', 'client secret');
+  const username = await askVisible('Integration user name: ', answers.username);
+  const password = await askHidden(`Password for ${username} (hidden, never stored): `, 'password');
+
+  terminal.err(`Asking ${instance.url} for a new refresh token...`);
+  const result = await bootstrapWithPassword(
+    {
+      clock: ctx.clock,
+      secrets: ctx.secrets,
+      state: ctx.state,
+      client: ctx.serviceNow(instance),
+      owner: `cli/${randomUUID()}`,
+      alerts: ctx.alerts,
+      verify: async (accessToken) => {
+        const probe = await ctx.serviceNow(instance).probe(accessToken, instance.probePath);
+        if (probe.kind === 'ok') return { ok: true };
+        if (probe.kind === 'forbidden') {
+          terminal.err(
+            paint(
+              terminal,
+              'yellow',
+              `Warning: the new token works, but the probe got 403 (${probe.message}). Give the user the role snc_platform_rest_api_access (itil contains it).`,
+            ),
+          );
+          return { ok: true };
+        }
+        return { ok: false, message: `the new token did not pass the probe: ${describeOutcome(probe)}` };
+      },
+    },
+    instance,
+    {
+      clientId,
+      clientSecret,
+      username,
+      password,
+      refreshTokenLifespanSeconds: stored?.refreshTokenLifespanSeconds,
+    },
+  );
+  switch (result.kind) {
+    case 'busy':
+      throw new CliError(
+        `Another writer (the refresher, or another operator) holds ${instance.name} right now. Try again in a minute; nothing was stored.`,
+        EXIT.failed,
+      );
+    case 'failed':
+    case 'refused':
+      throw new CliError(
+        `${mode} failed: ${result.message}. The stored credentials were left as they were.`,
+        EXIT.failed,
+      );
+    case 'ok': {
+      const days = Math.floor((result.refreshTokenExpiresAt - ctx.clock.now()) / DAY);
+      if (ctx.json) {
+        terminal.out(
+          JSON.stringify({
+            instance: instance.name,
+            refreshTokenExpiresAt: new Date(result.refreshTokenExpiresAt).toISOString(),
+            accessTokenExpiresAt: new Date(result.accessTokenExpiresAt).toISOString(),
+          }),
+        );
+      } else {
+        terminal.out(paint(terminal, 'green', `Stored new credentials for ${instance.name}.`));
+        terminal.out(
+          `The refresh token expires on ${formatTime(result.refreshTokenExpiresAt)} (in ${days} days). Renew before then with: snow-token renew ${instance.name}`,
+        );
+      }
+      return EXIT.ok;
+    }
+  }
+}
+
+function openIncidents(incidents: Map<string, Incident>, name: string): string[] {
+  return ALL_KINDS.flatMap((kind) => {
+    const incident = incidents.get(`${name}#incident#${kind}`);
+    return incident?.status === 'open' ? [`${kind}${incident.reason ? ` (${incident.reason})` : ''}`] : [];
+  });
+}
+
+export async function status(ctx: CliContext): Promise<ExitCode> {
+  const names = ctx.deployment.instances.map((i) => i.name);
+  const [states, incidents] = await Promise.all([
+    ctx.state.getMany(names),
+    ctx.incidents.getMany(names, ALL_KINDS),
+  ]);
+  const now = ctx.clock.now();
+  const rows = ctx.deployment.instances.map((instance) => {
+    const s: InstanceState | undefined = states.get(instance.name);
+    const end =
+      s?.refreshTokenIssuedAt !== undefined && s.refreshTokenLifespanSeconds !== undefined
+        ? s.refreshTokenIssuedAt + s.refreshTokenLifespanSeconds * 1000
+        : undefined;
+    return {
+      instance: instance.name,
+      accessTokenValidUntil: s?.accessTokenExpiresAt,
+      lastRefresh: s?.lastAttemptAt,
+      lastOutcome: s?.lastOutcome,
+      refreshTokenExpiresAt: end,
+      daysLeft: end === undefined ? undefined : Math.floor((end - now) / DAY),
+      lastProbe: s?.lastProbeAt,
+      lastProbeVerdict: s?.lastProbeVerdict,
+      openIncidents: openIncidents(incidents, instance.name),
+    };
+  });
+  if (ctx.json) {
+    const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+    ctx.terminal.out(
+      JSON.stringify(
+        rows.map((r) => ({
+          ...r,
+          accessTokenValidUntil: iso(r.accessTokenValidUntil),
+          lastRefresh: iso(r.lastRefresh),
+          refreshTokenExpiresAt: iso(r.refreshTokenExpiresAt),
+          lastProbe: iso(r.lastProbe),
+        })),
+        null,
+        2,
+      ),
+    );
+    return EXIT.ok;
+  }
+  const t = ctx.terminal;
+  const when = (ms: number | undefined) => (ms === undefined ? '-' : formatTime(ms));
+  const ago = (ms: number | undefined) => (ms === undefined ? '-' : `${formatDuration(now - ms)} ago`);
+  t.out(
+    table(
+      [
+        'INSTANCE',
+        'ACCESS TOKEN VALID UNTIL',
+        'LAST REFRESH',
+        'REFRESH TOKEN EXPIRES',
+        'DAYS LEFT',
+        'LAST PROBE',
+        'OPEN INCIDENTS',
+      ],
+      rows.map((r) => [
+        r.instance,
+        r.accessTokenValidUntil === undefined
+          ? paint(t, 'yellow', 'not bootstrapped')
+          : r.accessTokenValidUntil > now
+            ? when(r.accessTokenValidUntil)
+            : paint(t, 'red', `${when(r.accessTokenValidUntil)} (expired)`),
+        r.lastRefresh === undefined ? '-' : `${ago(r.lastRefresh)} (${r.lastOutcome ?? '?'})`,
+        when(r.refreshTokenExpiresAt),
+        r.daysLeft === undefined
+          ? '-'
+          : paint(t, r.daysLeft <= 7 ? 'red' : r.daysLeft <= 30 ? 'yellow' : 'green', String(r.daysLeft)),
+        r.lastProbe === undefined ? '-' : `${ago(r.lastProbe)} (${r.lastProbeVerdict ?? '?'})`,
+        r.openIncidents.length ? paint(t, 'red', r.openIncidents.join(', ')) : 'none',
+      ]),
+    ),
+  );
+  return EXIT.ok;
+}
+
+export async function refresh(ctx: CliContext, instance: InstanceConfig): Promise<ExitCode> {
+  ctx.terminal.err(`Asking the refresher for a new token for ${instance.name}...`);
+  const result = await ctx.refresher.requestRefresh(instance.name);
+  const ok = result.outcome === 'refreshed' || result.outcome === 'current-token-returned';
+  if (ctx.json) ctx.terminal.out(JSON.stringify(result));
+  else {
+    const until = result.accessTokenExpiresAt
+      ? `; the stored token is valid until ${formatTime(Date.parse(result.accessTokenExpiresAt))}`
+      : '';
+    ctx.terminal.out(
+      ok
+        ? paint(ctx.terminal, 'green', `${instance.name}: ${result.outcome}${until}.`)
+        : paint(
+            ctx.terminal,
+            'red',
+            `${instance.name}: ${result.outcome}${result.detail ? `: ${result.detail}` : ''}`,
+          ),
+    );
+  }
+  return ok ? EXIT.ok : EXIT.failed;
+}
+
+interface Check {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+  readonly fix?: string;
+}
+
+/** Checks that explain failures before they page anyone. Changes nothing. */
+export async function doctor(ctx: CliContext, instance: InstanceConfig): Promise<ExitCode> {
+  const checks: Check[] = [];
+  const client = ctx.serviceNow(instance);
+  const now = ctx.clock.now();
+
+  const reach = await client.probe('snow-token-doctor-no-token', instance.probePath);
+  const reachable = reach.kind === 'unauthorized' || reach.kind === 'ok' || reach.kind === 'forbidden';
+  checks.push({
+    name: 'instance reachable and awake',
+    ok: reachable,
+    detail: reachable
+      ? `${instance.url} answers its REST API`
+      : describeOutcome(reach as Exclude<typeof reach, { kind: 'ok' }>),
+    fix:
+      reach.kind === 'unavailable' && reach.reason === 'hibernating'
+        ? 'Wake the developer instance at https://developer.servicenow.com (it is wiped after 10 days unused).'
+        : `Check that ${instance.url} is reachable from here and from AWS.`,
+  });
+
+  const credentials = await storedCredentials(ctx, instance);
+  let accessToken: string | undefined;
+  if (!credentials) {
+    checks.push({
+      name: 'credentials stored',
+      ok: false,
+      detail: 'no valid credentials secret',
+      fix: `snow-token bootstrap ${instance.name}`,
+    });
+  } else if (reachable) {
+    const grant = await client.requestToken({
+      grantType: 'refresh_token',
+      clientId: credentials.clientId,
+      clientSecret: credentials.clientSecret,
+      refreshToken: credentials.refreshToken,
+    });
+    accessToken = grant.kind === 'ok' ? grant.value.accessToken : undefined;
+    const expired = now >= refreshTokenExpiresAt(credentials);
+    checks.push({
+      name: 'refresh grant accepted',
+      ok: grant.kind === 'ok',
+      detail:
+        grant.kind === 'ok'
+          ? 'ServiceNow accepts the stored refresh token and client secret'
+          : describeOutcome(grant),
+      fix: expired
+        ? `The refresh token has expired: snow-token renew ${instance.name}`
+        : `Revoked, or the client secret changed: snow-token renew ${instance.name} (or bootstrap, with the new secret)`,
+    });
+  }
+  if (accessToken) {
+    const probe = await client.probe(accessToken, instance.probePath);
+    checks.push({
+      name: 'probe allowed',
+      ok: probe.kind === 'ok',
+      detail:
+        probe.kind === 'ok' ? `a Table API read works (${probe.value.latencyMs} ms)` : describeOutcome(probe),
+      fix: 'Give the integration user the role snc_platform_rest_api_access (itil contains it); check the table ACLs.',
+    });
+  }
+  const state = await ctx.state.get(instance.name);
+  if (state?.accessTokenLifespanSeconds !== undefined) {
+    const minimum = Math.max(
+      900,
+      2 * ctx.deployment.refreshAheadSeconds + ctx.deployment.scheduleIntervalSeconds,
+    );
+    checks.push({
+      name: 'access token lifespan long enough',
+      ok: state.accessTokenLifespanSeconds >= minimum,
+      detail: `tokens live ${state.accessTokenLifespanSeconds} s (at least ${minimum} s needed)`,
+      fix: 'In ServiceNow: System OAuth > Application Registry > (client) > Access Token Lifespan: 1800 or more (Exalate suggests 7200).',
+    });
+  }
+  if (credentials) {
+    const days = Math.floor((refreshTokenExpiresAt(credentials) - now) / DAY);
+    checks.push({
+      name: 'refresh token not near its end',
+      ok: days > 30,
+      detail:
+        days >= 0 ? `${days} days left (until ${formatTime(refreshTokenExpiresAt(credentials))})` : 'expired',
+      fix: `snow-token renew ${instance.name}`,
+    });
+  }
+  checks.push({
+    name: 'on the password grant',
+    ok: true,
+    detail:
+      'works, but needs a human every 100 days; the client credentials or JWT bearer grants have no such cliff (see the README migration guide when available)',
+  });
+
+  if (ctx.json) ctx.terminal.out(JSON.stringify({ instance: instance.name, checks }, null, 2));
+  else {
+    for (const check of checks) {
+      const mark = check.ok ? paint(ctx.terminal, 'green', 'ok  ') : paint(ctx.terminal, 'red', 'FAIL');
+      ctx.terminal.out(`${mark} ${check.name}: ${check.detail}`);
+      if (!check.ok && check.fix) ctx.terminal.out(`     fix: ${check.fix}`);
+    }
+  }
+  return checks.every((c) => c.ok) ? EXIT.ok : EXIT.failed;
+}
+
+export async function testAlert(ctx: CliContext): Promise<ExitCode> {
+  const now = ctx.clock.now();
+  await ctx.notifier.email({
+    subject: '[servicenow-token] test alert',
+    body: [
+      `This is a test, sent with "snow-token test-alert" at ${formatTime(now)}.`,
+      '',
+      `If you can read it, alerts from the stack ${ctx.deployment.stackName} reach you. Nothing to do.`,
+    ].join('\n'),
+    attributes: { instance: '*', kind: 'test', severity: 'warning', notice: 'test', reason: 'test' },
+  });
+  ctx.terminal.out(
+    `Sent a test alert to ${ctx.deployment.alertTopicArn}. Check your inbox (and spam folder).`,
+  );
+  return EXIT.ok;
+}

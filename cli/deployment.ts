@@ -1,0 +1,133 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { type CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { z } from 'zod';
+import { type InstanceConfig, instanceListSchema } from '../lambda/shared/instance-config';
+import { loadDeploymentConfig } from '../lib/deployment-config';
+import { CliError, EXIT } from './errors';
+
+/** Everything the CLI needs to know about one deployment. */
+export interface Deployment {
+  readonly stackName: string;
+  readonly instances: readonly InstanceConfig[];
+  readonly stateTableName: string;
+  readonly alertTopicArn: string;
+  readonly refresherFunctionName: string;
+  readonly refreshAheadSeconds: number;
+  readonly scheduleIntervalSeconds: number;
+}
+
+/** A deployment written out in full (for machines without the deployment repository, and for tests). */
+const deploymentFileSchema = z.object({
+  stackName: z.string().default('ServiceNowTokenRefresher'),
+  instances: instanceListSchema,
+  stateTableName: z.string().min(1),
+  alertTopicArn: z.string().min(1),
+  refresherFunctionName: z.string().min(1),
+  refreshAheadSeconds: z.number().int().positive().default(300),
+  scheduleIntervalSeconds: z.number().int().positive().default(60),
+});
+
+/** The config file the CDK app uses: -c config=... in cdk.json's context, found from the current folder up. */
+function configPathFromCdkJson(cwd: string): string | undefined {
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    const cdkJson = join(dir, 'cdk.json');
+    if (existsSync(cdkJson)) {
+      const context = (JSON.parse(readFileSync(cdkJson, 'utf8')) as { context?: { config?: string } })
+        .context;
+      return context?.config ? join(dir, context.config) : undefined;
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+export async function resolveDeployment(
+  options: { readonly config?: string; readonly deployment?: string; readonly cwd: string },
+  cloudFormation: () => Pick<CloudFormationClient, 'send'>,
+): Promise<Deployment> {
+  if (options.deployment) {
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(options.deployment, 'utf8'));
+    } catch (error) {
+      throw new CliError(
+        `Cannot read the deployment file ${options.deployment}: ${(error as Error).message}`,
+        EXIT.environment,
+      );
+    }
+    const parsed = deploymentFileSchema.safeParse(json);
+    if (!parsed.success) {
+      const problems = parsed.error.issues
+        .map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`)
+        .join('; ');
+      throw new CliError(
+        `The deployment file ${options.deployment} is not valid: ${problems}`,
+        EXIT.environment,
+      );
+    }
+    return parsed.data;
+  }
+  const configPath = options.config ?? configPathFromCdkJson(options.cwd);
+  if (!configPath) {
+    throw new CliError(
+      'No deployment configuration found. Run from the deployment repository (its cdk.json names the config file), or pass --config <file>.',
+      EXIT.environment,
+    );
+  }
+  let config: ReturnType<typeof loadDeploymentConfig>;
+  try {
+    config = loadDeploymentConfig(configPath);
+  } catch (error) {
+    throw new CliError((error as Error).message, EXIT.environment);
+  }
+  let outputs: Record<string, string>;
+  try {
+    const out = await cloudFormation().send(new DescribeStacksCommand({ StackName: config.stackName }));
+    outputs = Object.fromEntries(
+      (out.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']),
+    );
+  } catch (error) {
+    if (/does not exist/i.test((error as Error).message)) {
+      throw new CliError(
+        `The stack ${config.stackName} is not deployed in this account and region. Deploy it with "npx cdk deploy", or pass --region/--profile for the right account.`,
+        EXIT.environment,
+      );
+    }
+    throw error;
+  }
+  const need = (key: string) => {
+    const value = outputs[key];
+    if (!value) {
+      throw new CliError(
+        `The stack ${config.stackName} has no output ${key}; redeploy it with this version.`,
+        EXIT.environment,
+      );
+    }
+    return value;
+  };
+  return {
+    stackName: config.stackName,
+    instances: config.instances.map((i) => ({
+      name: i.name,
+      url: i.url,
+      credentialsSecretId: `${config.secretNamePrefix}${i.name}/credentials`,
+      accessTokenSecretId: `${config.secretNamePrefix}${i.name}/access-token`,
+      ...(i.probePath && { probePath: i.probePath }),
+    })),
+    stateTableName: need('StateTableName'),
+    alertTopicArn: need('AlertTopicArn'),
+    refresherFunctionName: need('RefresherFunctionName'),
+    refreshAheadSeconds: 300,
+    scheduleIntervalSeconds: config.schedules.refreshMinutes * 60,
+  };
+}
+
+export function findInstance(deployment: Deployment, name: string | undefined): InstanceConfig {
+  const names = deployment.instances.map((i) => i.name).join(', ');
+  if (!name) throw new CliError(`Name the instance, one of: ${names}`, EXIT.usage);
+  const instance = deployment.instances.find((i) => i.name === name);
+  if (!instance) {
+    throw new CliError(`Unknown instance "${name}". This deployment has: ${names}`, EXIT.environment);
+  }
+  return instance;
+}

@@ -1,0 +1,272 @@
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { createRefreshHandler } from '../lambda/refresher/refresh-handler';
+import { DEFAULT_REFRESH_SETTINGS } from '../lambda/refresher/refresh-policy';
+import { Alerts, DEFAULT_ALERT_SETTINGS } from '../lambda/shared/alerts/alerts';
+import { IncidentStore } from '../lambda/shared/alerts/incident-store';
+import { Notifier } from '../lambda/shared/alerts/notifier';
+import { systemClock } from '../lambda/shared/clock';
+import { LambdaRefreshRequester, type RefreshRequester } from '../lambda/shared/refresh-requester';
+import { SecretStore } from '../lambda/shared/secrets/secret-store';
+import { createServiceNowAgent, ServiceNowClient } from '../lambda/shared/servicenow/servicenow-client';
+import { StateStore } from '../lambda/shared/state/state-store';
+import { type CliContext, doctor, passwordGrant, refresh, status, testAlert } from './commands';
+import { type Deployment, findInstance, resolveDeployment } from './deployment';
+import { CliError, EXIT, type ExitCode, explainAwsError } from './errors';
+import { processTerminal, type Terminal } from './terminal';
+
+const COMMON = `Options for every command:
+  --config <file>       deployment configuration (default: the one cdk.json names)
+  --deployment <file>   a deployment written out in full, instead of --config and the stack outputs
+  --region <code>       AWS region (default: AWS_REGION / your profile)
+  --profile <name>      AWS profile (default: AWS_PROFILE)
+  --json                machine-readable output where the output is data
+  -h, --help            this help`;
+
+const HELP: Record<string, string> = {
+  '': `snow-token: keep ServiceNow OAuth tokens for your integrations fresh
+
+Usage: snow-token <command> [options]
+
+Commands:
+  bootstrap <instance>   store an instance's OAuth client and a first refresh token (password grant)
+  renew <instance>       start a new refresh token with the stored client (the command expiry emails name)
+  status                 every instance: token validity, refresh token days left, probes, open incidents
+  refresh <instance>     ask the refresher for an immediate refresh and show the result
+  doctor <instance>      checks that explain failures, each with its fix
+  test-alert             send a test email through the alert topic
+
+Run "snow-token <command> --help" for a command's options.
+Exit codes: 0 ok, 1 the operation failed, 2 wrong usage, 3 deployment or AWS access problem, 130 interrupted.
+
+${COMMON}`,
+  bootstrap: `Usage: snow-token bootstrap <instance> [--client-id <id>] [--username <name>] [--password-stdin] [--new-client]
+
+Asks for the OAuth client id and secret (unless already stored; --new-client asks again), the
+integration user's name and password (hidden), runs one password grant, probes with the new token,
+and stores the credentials and the access token. The password is never stored, logged or accepted
+as an argument or environment variable. With --password-stdin, standard input holds the password
+on one line (preceded by the client secret on its own line when a client secret is asked for).
+
+${COMMON}`,
+  renew: `Usage: snow-token renew <instance> [--username <name>] [--password-stdin]
+
+Starts a new refresh token with the stored client id and secret: one password grant, a probe, and
+both secrets rewritten. Closes the expiry countdown. The password is never stored.
+
+${COMMON}`,
+  status: `Usage: snow-token status [--json]\n\n${COMMON}`,
+  refresh: `Usage: snow-token refresh <instance> [--local]
+
+Invokes the refresher function for an immediate refresh. --local runs the same refresh from this
+machine (your role then needs the refresher's permissions), when the function cannot be invoked.
+
+${COMMON}`,
+  doctor: `Usage: snow-token doctor <instance> [--json]
+
+Checks, without changing anything: the instance answers (or hibernates), the stored refresh token
+and client secret are accepted, the probe is allowed, the access-token lifespan suits the schedule,
+and the days left on the refresh token. Each failed check prints its fix.
+
+${COMMON}`,
+  'test-alert': `Usage: snow-token test-alert\n\nSends a test email through the alert topic so ops can confirm their subscriptions.\n\n${COMMON}`,
+};
+
+const FORBIDDEN_OPTION = /^--?(password|pass|pwd|client-secret|secret)(=.*)?$/i;
+
+export interface Dependencies {
+  readonly terminal: Terminal;
+  readonly cwd: string;
+}
+
+/** Runs one command line; returns the exit code. Never throws. */
+export async function main(
+  argv: readonly string[],
+  deps: Dependencies = { terminal: processTerminal(), cwd: process.cwd() },
+): Promise<ExitCode> {
+  const { terminal } = deps;
+  try {
+    return await run(argv, deps);
+  } catch (error) {
+    const explained = error instanceof CliError ? error : explainAwsError(error);
+    if (explained) {
+      terminal.err(`snow-token: ${explained.message}`);
+      return explained.exitCode;
+    }
+    terminal.err(`snow-token: unexpected error: ${(error as Error).message ?? String(error)}`);
+    return EXIT.failed;
+  }
+}
+
+async function run(argv: readonly string[], deps: Dependencies): Promise<ExitCode> {
+  const { terminal } = deps;
+  const refused = argv.find((a) => FORBIDDEN_OPTION.test(a));
+  if (refused) {
+    throw new CliError(
+      `${refused.split('=')[0]} is not accepted: secrets on the command line end up in shell history and process lists. Answer the hidden prompt, or use --password-stdin.`,
+      EXIT.usage,
+    );
+  }
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    throw new CliError(`${(error as Error).message}. See "snow-token --help".`, EXIT.usage);
+  }
+  const { values, positionals } = parsed;
+  const [command = '', instanceName, ...extra] = positionals;
+  if (values.help || command === 'help' || command === '') {
+    const topic = command === 'help' ? (instanceName ?? '') : command;
+    terminal.out(HELP[topic] ?? HELP[''] ?? '');
+    return command === '' && !values.help ? EXIT.usage : EXIT.ok;
+  }
+  if (!(command in HELP))
+    throw new CliError(`Unknown command "${command}". See "snow-token --help".`, EXIT.usage);
+  const takesInstance = ['bootstrap', 'renew', 'refresh', 'doctor'].includes(command);
+  if (extra.length || (!takesInstance && instanceName)) {
+    throw new CliError(
+      `Unexpected argument "${extra[0] ?? instanceName}". See "snow-token ${command} --help".`,
+      EXIT.usage,
+    );
+  }
+  if (takesInstance && !instanceName) {
+    throw new CliError(`Name the instance: snow-token ${command} <instance>.`, EXIT.usage);
+  }
+  if (values.profile) process.env.AWS_PROFILE = values.profile;
+  if (values.region) process.env.AWS_REGION = values.region;
+
+  const clientConfig = { maxAttempts: 3 };
+  const deployment = await resolveDeployment(
+    { config: values.config, deployment: values.deployment, cwd: deps.cwd },
+    () => new CloudFormationClient(clientConfig),
+  );
+  const ctx = buildContext(deployment, terminal, values.json ?? false, values.local ?? false, clientConfig);
+  switch (command) {
+    case 'bootstrap':
+    case 'renew':
+      return passwordGrant(ctx, findInstance(deployment, instanceName), command, {
+        clientId: values['client-id'],
+        username: values.username,
+        passwordStdin: values['password-stdin'] ?? false,
+        newClient: values['new-client'] ?? false,
+      });
+    case 'status':
+      return status(ctx);
+    case 'refresh':
+      return refresh(ctx, findInstance(deployment, instanceName));
+    case 'doctor':
+      return doctor(ctx, findInstance(deployment, instanceName));
+    default:
+      return testAlert(ctx);
+  }
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      config: { type: 'string' },
+      deployment: { type: 'string' },
+      region: { type: 'string' },
+      profile: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      'client-id': { type: 'string' },
+      username: { type: 'string' },
+      'password-stdin': { type: 'boolean' },
+      'new-client': { type: 'boolean' },
+      local: { type: 'boolean' },
+    },
+  });
+}
+
+function buildContext(
+  deployment: Deployment,
+  terminal: Terminal,
+  json: boolean,
+  local: boolean,
+  clientConfig: { maxAttempts: number },
+): CliContext {
+  const clock = systemClock;
+  const dynamo = new DynamoDBClient(clientConfig);
+  const secrets = new SecretStore(new SecretsManagerClient(clientConfig));
+  const state = new StateStore(dynamo, deployment.stateTableName);
+  const incidents = new IncidentStore(dynamo, deployment.stateTableName);
+  const notifier = new Notifier({
+    sns: new SNSClient(clientConfig),
+    events: new EventBridgeClient(clientConfig),
+    topicArn: deployment.alertTopicArn,
+    busName: 'default',
+  });
+  // Logs from the shared cores go nowhere visible: the CLI speaks for itself on the terminal.
+  const logger = new Logger({ serviceName: 'snow-token', logLevel: 'SILENT' });
+  const alerts = new Alerts({
+    store: incidents,
+    notifier,
+    clock,
+    logger,
+    owner: `cli/${randomUUID()}`,
+    settings: DEFAULT_ALERT_SETTINGS,
+  });
+  const agent = createServiceNowAgent();
+  const clients = new Map<string, ServiceNowClient>();
+  const serviceNow = (instance: { name: string; url: string }) => {
+    let client = clients.get(instance.name);
+    if (!client) {
+      client = new ServiceNowClient(instance.url, { dispatcher: agent, clock });
+      clients.set(instance.name, client);
+    }
+    return client;
+  };
+  let refresher: RefreshRequester = new LambdaRefreshRequester(
+    new LambdaClient(clientConfig),
+    deployment.refresherFunctionName,
+  );
+  if (local) {
+    const handler = createRefreshHandler(
+      {
+        clock,
+        logger,
+        secrets,
+        state,
+        tokenEndpoint: serviceNow,
+        settings: {
+          ...DEFAULT_REFRESH_SETTINGS,
+          scheduleIntervalMs: deployment.scheduleIntervalSeconds * 1000,
+        },
+        owner: `cli/${randomUUID()}`,
+      },
+      deployment.instances,
+    );
+    refresher = {
+      async requestRefresh(instance) {
+        const response = await handler({ action: 'refresh', instances: [instance], force: true });
+        const result = response.results.findLast((r) => r.instance === instance);
+        if (!result) throw new CliError(`the refresher returned nothing for ${instance}`, EXIT.failed);
+        return result;
+      },
+    };
+  }
+  return {
+    deployment,
+    terminal,
+    clock,
+    secrets,
+    state,
+    incidents,
+    alerts,
+    notifier,
+    refresher,
+    serviceNow,
+    json,
+  };
+}
