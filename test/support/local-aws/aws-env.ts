@@ -4,10 +4,14 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { SNSClient } from '@aws-sdk/client-sns';
 import { inject } from 'vitest';
 
-/** SDK settings that point at the local emulator, with fake credentials. */
+/**
+ * SDK settings that point at the local emulator, with fake credentials. Inside vitest the endpoint
+ * comes from the global setup; scripts that start moto themselves (the demo, the benchmark) set
+ * LOCAL_AWS_ENDPOINT.
+ */
 export function localAwsConfig() {
   return {
-    endpoint: inject('motoEndpoint'),
+    endpoint: process.env.LOCAL_AWS_ENDPOINT ?? inject('motoEndpoint'),
     region: 'us-east-1',
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
     maxAttempts: 1,
