@@ -163,7 +163,7 @@ export async function passwordGrant(
         EXIT.failed,
       );
     case 'ok': {
-      const days = Math.floor((result.refreshTokenExpiresAt - ctx.clock.now()) / DAY);
+      const days = Math.round((result.refreshTokenExpiresAt - ctx.clock.now()) / DAY);
       if (ctx.json) {
         terminal.out(
           JSON.stringify({

@@ -133,7 +133,7 @@ describe('snow-token, run as a subprocess against the simulator and the local AW
     expect(run.stderr).not.toMatch(/unexpected/);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(
-      /Stored new credentials for acme\.\nThe refresh token expires on .* \(in 99 days\)/,
+      /Stored new credentials for acme\.\nThe refresh token expires on .* \(in 100 days\)/,
     );
     const credentials = await fixture.credentials();
     expect(credentials?.clientId).toBe(acme().registry.clientId);
