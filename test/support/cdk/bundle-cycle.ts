@@ -49,8 +49,8 @@ export class RehearsalInstance {
   }
 
   /** What `snow-token bootstrap` does: a password grant that fills both secrets and the state. */
-  async bootstrap(config: InstanceConfig, tableName: string): Promise<void> {
-    const aws = localAwsConfig();
+  async bootstrap(config: InstanceConfig, tableName: string, region?: string): Promise<void> {
+    const aws = { ...localAwsConfig(), ...(region && { region }) };
     const agent = createServiceNowAgent();
     try {
       const result = await bootstrapWithPassword(
@@ -95,8 +95,9 @@ export async function runBundle(
   bundleDir: string,
   event: unknown,
   environment: Readonly<Record<string, string>>,
+  region?: string,
 ): Promise<BundleRun> {
-  const aws = localAwsConfig();
+  const aws = { ...localAwsConfig(), ...(region && { region }) };
   const { stdout } = await execFileAsync(NODE24, [RUNNER, bundleDir, JSON.stringify(event), RESULT_MARKER], {
     timeout: 60_000,
     maxBuffer: 16 * 1024 * 1024,
