@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
-/** The ServiceNow grants the refresher can renew from (the CLI's `bootstrap` sends them). */
-export const SUPPORTED_GRANTS = ['password'] as const;
+/**
+ * The grants the credentials secret can hold (lambda/shared/secrets/credentials-secret.ts): a
+ * password grant once then refresh tokens, or client credentials / a JWT bearer on every refresh.
+ */
+export const SUPPORTED_GRANTS = ['password', 'client_credentials', 'jwt_bearer'] as const;
 
 const SERVICENOW_HOST = /^[a-z0-9][a-z0-9-]*\.service-now\.com$/;
 const DEFAULT_WARNING_DAYS = [30, 14, 7, 3, 1];

@@ -26,6 +26,8 @@ export interface InstanceResourcesProps {
   /** Prefix of alarm names, e.g. "servicenow-token". */
   readonly alarmNamePrefix: string;
   readonly tags: Readonly<Record<string, string>>;
+  /** Extra tags for the credentials secret only. */
+  readonly credentialsTags: Readonly<Record<string, string>>;
 }
 
 /**
@@ -40,10 +42,13 @@ export class InstanceResources extends Construct {
   constructor(scope: Construct, id: string, props: InstanceResourcesProps) {
     super(scope, id);
     const { instanceName: name } = props;
-    const tags = (kind: string) =>
-      Object.entries({ ...props.tags, 'servicenow-token:instance': name, 'servicenow-token:kind': kind }).map(
-        ([key, value]) => ({ key, value }),
-      );
+    const tags = (kind: string, extra: Readonly<Record<string, string>> = {}) =>
+      Object.entries({
+        ...props.tags,
+        'servicenow-token:instance': name,
+        'servicenow-token:kind': kind,
+        ...extra,
+      }).map(([key, value]) => ({ key, value }));
 
     // L1 on purpose: without SecretString or GenerateSecretString the secret is created with no
     // value, and the refresher reports "not bootstrapped" until `snow-token bootstrap` fills it.
@@ -52,7 +57,7 @@ export class InstanceResources extends Construct {
       name: props.credentialsSecretName,
       description: `ServiceNow OAuth client and refresh token for ${name} (${props.instanceUrl}). Filled by "snow-token bootstrap ${name}"; readable only by the refresher and the operators.`,
       kmsKeyId: props.encryptionKey?.keyArn,
-      tags: tags('credentials'),
+      tags: tags('credentials', props.credentialsTags),
     });
     this.accessTokenSecret = new secretsmanager.CfnSecret(this, 'AccessToken', {
       name: props.accessTokenSecretName,

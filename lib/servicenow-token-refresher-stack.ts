@@ -29,6 +29,8 @@ export class ServiceNowTokenRefresherStack extends Stack {
         url: i.url,
         probePath: i.probePath,
         expiryWarningDays: i.expiryWarningDays,
+        grant: i.grant,
+        refreshTokenLifespan: Duration.days(i.refreshTokenLifespanDays),
       })),
       secretNamePrefix: config.secretNamePrefix,
       operatorPrincipalArns: config.operatorPrincipalArns,
@@ -46,7 +48,6 @@ export class ServiceNowTokenRefresherStack extends Stack {
       gracePeriod: Duration.minutes(config.alerts.gracePeriodMinutes),
       reminderInterval: Duration.hours(config.alerts.reminderHours),
       expiryWarningDays: config.alerts.expiryWarningDays,
-      secretTags: config.tags,
     });
 
     const r = this.refresher;

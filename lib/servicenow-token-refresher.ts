@@ -45,6 +45,18 @@ export interface ServiceNowInstance {
   readonly probePath?: string;
   /** @default - the construct's expiryWarningDays */
   readonly expiryWarningDays?: readonly number[];
+  /**
+   * The grant `snow-token bootstrap` sets up ("password", "client_credentials" or "jwt_bearer");
+   * recorded as a tag on the credentials secret. The secret itself says which grant applies.
+   * @default "password"
+   */
+  readonly grant?: string;
+  /**
+   * The refresh token lifespan on the instance's Application Registry record (password grant
+   * only); recorded as a tag on the credentials secret (bootstrap stores the one that applies).
+   * @default Duration.days(100), ServiceNow's default
+   */
+  readonly refreshTokenLifespan?: Duration;
 }
 
 export interface ServiceNowTokenRefresherProps {
@@ -335,7 +347,8 @@ export class ServiceNowTokenRefresher extends Construct {
     queueAlarm.addOkAction(alarmAction);
 
     const groups = new Map<string, NestedStack>();
-    for (const instance of settings.instances) {
+    settings.instances.forEach((instance, index) => {
+      const source = props.instances[index] as ServiceNowInstance;
       const groupId = instanceGroupId(instanceGroup(instance.name));
       let group = groups.get(groupId);
       if (!group) {
@@ -359,9 +372,17 @@ export class ServiceNowTokenRefresher extends Construct {
           deadManPeriod: settings.deadManPeriod,
           alarmNamePrefix,
           tags: props.secretTags ?? {},
+          credentialsTags: {
+            'servicenow-token:grant': source.grant ?? 'password',
+            ...((source.grant ?? 'password') === 'password' && {
+              'servicenow-token:refresh-token-lifespan-days': String(
+                (source.refreshTokenLifespan ?? Duration.days(100)).toDays(),
+              ),
+            }),
+          },
         }),
       );
-    }
+    });
     for (const [groupId, group] of groups) {
       const count = group.node.children.length;
       if (count > MAX_INSTANCES_PER_GROUP) {

@@ -65,8 +65,8 @@ describe('a bad deployment configuration fails synth with a message naming the f
     ],
     [
       'an unsupported grant',
-      instance({ grant: 'client_credentials' }),
-      /instances\[0\]\.grant: use one of password, e\.g\. "password"/,
+      instance({ grant: 'authorization_code' }),
+      /instances\[0\]\.grant: use one of password, client_credentials, jwt_bearer, e\.g\. "password"/,
     ],
     [
       'a refresh-token lifespan of 0',

@@ -246,6 +246,19 @@ describe('the secrets', () => {
       expect(secret.DeletionPolicy).toBe('Retain');
     }
   });
+
+  it('record the grant and the refresh token lifespan on the credentials secret for operators', () => {
+    const credentials = nested
+      .flatMap((t) => Object.values(t.findResources('AWS::SecretsManager::Secret')))
+      .find((s) => s.Properties.Name === 'servicenow-token/acme/credentials');
+
+    expect(credentials?.Properties.Tags).toEqual(
+      expect.arrayContaining([
+        { Key: 'servicenow-token:grant', Value: 'password' },
+        { Key: 'servicenow-token:refresh-token-lifespan-days', Value: '100' },
+      ]),
+    );
+  });
 });
 
 describe('the state table', () => {

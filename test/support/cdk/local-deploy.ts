@@ -45,7 +45,7 @@ export interface DeployedStack {
 }
 
 function s3Name(name: string, region: string): string {
-  return name.replaceAll('${AWS::AccountId}', ACCOUNT).replaceAll('${AWS::Region}', region);
+  return name.replace(/\$\{AWS::AccountId\}/g, ACCOUNT).replace(/\$\{AWS::Region\}/g, region);
 }
 
 /**
