@@ -1,0 +1,32 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+describe('npm run demo', () => {
+  it('lives through the whole timeline in fast mode and tells each key event', () => {
+    // Given a fresh process, as `npm run demo` starts one (its own emulator and simulator)
+    const run = spawnSync('npx', ['tsx', 'scripts/demo.ts', '--fast'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 85_000,
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+
+    // Then it succeeds and the narration shows every event the README promises
+    expect(run.stderr).not.toContain('Demo failed');
+    expect(run.status).toBe(0);
+    const out = run.stdout;
+    expect(out).toMatch(/refresher: new access token stored/);
+    expect(out).toMatch(/sync job \(examples\/sync-job\.ts\): listed 25 sys_user records and synced 25/);
+    expect(out).toMatch(/✉ {2}\[servicenow-token\] acme: instance not answering properly/);
+    expect(out).toMatch(/✉ {2}\[servicenow-token\] acme: instance answering again/);
+    expect(out).toMatch(/✉ {2}\[servicenow-token\] acme: refresh token expires in /);
+    expect(out).toMatch(/snow-token renew acme/);
+    expect(out).toMatch(/✉ {2}\[servicenow-token\] acme: refresh token renewed/);
+    expect(out).toMatch(/npx cdk deploy -c config=/);
+    // Colours only at a terminal
+    expect(out).not.toContain('\u001b[');
+  }, 90_000);
+});
