@@ -70,7 +70,7 @@ export class InstanceResources extends Construct {
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',
         reason:
-          'The refresher is the rotation: it replaces the access token before every expiry (about every 30 minutes) and the refresh token can only be renewed by a password grant (snow-token renew), which no rotation Lambda may automate without storing the password.',
+          'The refresher is the rotation: it replaces the access token before every expiry (about every 30 minutes), and a refresh token can only be renewed by a new password grant (snow-token renew), which no rotation Lambda could automate without storing the password.',
       });
     }
 
