@@ -1,0 +1,155 @@
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { classifyResponse, type RawResponse } from '../../lambda/shared/servicenow/classify-response';
+import { describeOutcome, type FailedOutcome, isTransient } from '../../lambda/shared/servicenow/outcome';
+import { FUZZ_SEED, OUTCOME_KINDS, reportCases } from './fuzz-figures';
+
+/** A value only a token field ever holds: it must never reach a failed outcome's text. */
+const MARK = 'tok-SECRET-MARK';
+const tokenSchema = z.object({
+  access_token: z.string().min(1),
+  token_type: z.string().regex(/^bearer$/i),
+  expires_in: z.number().int().min(0),
+});
+const probeSchema = z.object({ result: z.array(z.unknown()) });
+
+const jsonText = fc.jsonValue().map((v) => JSON.stringify(v) ?? 'null');
+const tokenBody = fc
+  .record(
+    {
+      access_token: fc.oneof(fc.constant(MARK), fc.jsonValue()),
+      refresh_token: fc.oneof(fc.constant(`${MARK}-r`), fc.jsonValue()),
+      token_type: fc.oneof(fc.constant('Bearer'), fc.jsonValue()),
+      expires_in: fc.oneof(fc.integer({ min: -10, max: 10_000 }), fc.jsonValue()),
+    },
+    { requiredKeys: [] },
+  )
+  .map((o) => JSON.stringify(o));
+const html = fc
+  .tuple(fc.constantFrom('<html>', '<!DOCTYPE html>', '  <body>', '<?xml version="1.0"?>'), fc.string())
+  .map(([a, b]) => `${a}${b}`);
+const body = fc.oneof(
+  jsonText,
+  tokenBody,
+  html,
+  // JSON inside HTML, HTML inside JSON, hibernation words in JSON.
+  jsonText.map((j) => `<html><pre>${j}</pre></html>`),
+  fc.string().map((s) => JSON.stringify({ error: { message: `<html>${s}</html>` }, status: 'failure' })),
+  fc.constantFrom('{"result":[]}', '{"message":"Your instance is hibernating"}', '{"a":"currently offline"}'),
+  fc.string({ unit: 'binary', maxLength: 300 }),
+  fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('utf8')),
+  fc.integer({ min: 70_000, max: 300_000 }).map((n) => `{"pad":"${'x'.repeat(n)}"}`),
+  fc.constant(undefined),
+);
+const headerValue = fc.oneof(
+  fc.string(),
+  fc.array(fc.string(), { maxLength: 3 }),
+  fc.constant(undefined),
+  fc.nat().map(String),
+);
+const headers = fc.dictionary(
+  fc.oneof(
+    fc.constantFrom(
+      'content-type',
+      'location',
+      'retry-after',
+      'x-ratelimit-reset',
+      'x-ratelimit-limit',
+      'x-ratelimit-rule',
+    ),
+    fc.string(),
+  ),
+  headerValue,
+  { maxKeys: 6 },
+);
+const contentType = fc.constantFrom(
+  'application/json',
+  'application/json;charset=UTF-8',
+  'text/html',
+  'text/plain',
+  '',
+  'APPLICATION/JSON',
+);
+const response: fc.Arbitrary<RawResponse> = fc
+  .record({
+    status: fc.oneof(
+      fc.integer({ min: 100, max: 599 }),
+      fc.constantFrom(200, 302, 401, 403, 429, 503),
+      fc.integer(),
+    ),
+    headers,
+    contentType,
+    body,
+  })
+  .map(({ status, headers: h, contentType: ct, body: b }) => ({
+    status,
+    headers: { 'content-type': ct, ...h },
+    body: b,
+    maxBytes: 65_536,
+  }));
+
+let cases = 0;
+afterAll(() => reportCases('ServiceNow responses, classifyResponse (pure)', cases));
+
+describe('classifyResponse on arbitrary answers', () => {
+  it('always returns one known outcome, for both endpoints, and never throws', () => {
+    fc.assert(
+      fc.property(
+        response,
+        fc.constantFrom('token', 'api') as fc.Arbitrary<'token' | 'api'>,
+        (raw, endpoint) => {
+          cases++;
+          const outcome = classifyResponse(
+            raw,
+            endpoint,
+            (endpoint === 'token' ? tokenSchema : probeSchema) as z.ZodType<unknown>,
+          );
+          expect(OUTCOME_KINDS).toContain(outcome.kind);
+          if (outcome.kind !== 'ok') {
+            expect(typeof describeOutcome(outcome as FailedOutcome)).toBe('string');
+            expect(typeof isTransient(outcome as FailedOutcome)).toBe('boolean');
+          }
+        },
+      ),
+      { numRuns: 4_000, seed: FUZZ_SEED },
+    );
+  });
+
+  it('is ok only for a 2xx JSON answer that matches the schema', () => {
+    fc.assert(
+      fc.property(response, (raw) => {
+        cases++;
+        const outcome = classifyResponse(raw, 'token', tokenSchema);
+        if (outcome.kind !== 'ok') return;
+        expect(raw.status).toBeGreaterThanOrEqual(200);
+        expect(raw.status).toBeLessThan(300);
+        expect(String(raw.headers['content-type'])).toMatch(/json/i);
+        expect(raw.body).not.toMatch(/hibernat|currently offline/i);
+        expect(tokenSchema.safeParse(JSON.parse(raw.body as string)).success).toBe(true);
+      }),
+      { numRuns: 4_000, seed: FUZZ_SEED + 1 },
+    );
+  });
+
+  it('never copies a token from the body into a failed outcome', () => {
+    fc.assert(
+      fc.property(
+        response,
+        fc.constantFrom('token', 'api') as fc.Arbitrary<'token' | 'api'>,
+        (raw, endpoint) => {
+          cases++;
+          const outcome = classifyResponse(
+            raw,
+            endpoint,
+            (endpoint === 'token' ? tokenSchema : probeSchema) as z.ZodType<unknown>,
+          );
+          if (outcome.kind === 'ok') return;
+          expect(describeOutcome(outcome as FailedOutcome)).not.toContain(MARK);
+          expect(JSON.stringify(outcome)).not.toContain(MARK);
+        },
+      ),
+      { numRuns: 4_000, seed: FUZZ_SEED + 2 },
+    );
+  });
+});
