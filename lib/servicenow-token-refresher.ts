@@ -148,7 +148,14 @@ export class ServiceNowTokenRefresher extends Construct {
     this.encryptionKey = props.encryptionKey;
     const settings = validateProps(props, prefix);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    const alarmNamePrefix = prefix.replace(/\/+$/, '').replaceAll('/', '-');
+    // Alarm and dashboard names: the prefix without its slash, in characters both accept.
+    const alarmNamePrefix = prefix.replace(/\/+$/, '').replace(/[^A-Za-z0-9_-]/g, '-');
+    if ((props.operatorPrincipalArns ?? []).length === 0) {
+      Validations.of(this).addWarning(
+        'NoOperators',
+        'operatorPrincipalArns is empty: only the refresher can read or write the credentials secrets, so nobody can run "snow-token bootstrap". Add the operators\' role ARNs, e.g. "arn:aws:iam::123456789012:role/ServiceNowTokenOperator".',
+      );
+    }
     this.instanceNames = settings.instances.map((i) => i.name);
 
     // Topic and failure queue need a customer managed key: CloudWatch alarms cannot publish to a

@@ -1,5 +1,5 @@
 import { Stack } from 'aws-cdk-lib';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceNowTokenRefresherStack } from '../../lib/servicenow-token-refresher-stack';
@@ -257,6 +257,20 @@ describe('the secrets', () => {
         { Key: 'servicenow-token:grant', Value: 'password' },
         { Key: 'servicenow-token:refresh-token-lifespan-days', Value: '100' },
       ]),
+    );
+  });
+});
+
+describe('a deployment without operators', () => {
+  it('warns at synth that nobody could bootstrap the credentials', () => {
+    const lonely = stackFromConfig(
+      testApp(),
+      testConfig({ stackName: 'NoOperators', operatorPrincipalArns: [] }),
+    );
+
+    Annotations.fromStack(lonely).hasWarning(
+      '/NoOperators/TokenRefresher',
+      Match.stringLikeRegexp('operatorPrincipalArns is empty: only the refresher'),
     );
   });
 });
