@@ -157,8 +157,19 @@ export class Alerts {
         },
       });
     }
-    if (events.length) await notifier.publish(events);
+    // The email is out: clear the outbox before anything else can fail, or the next writer would
+    // send it again. The events are for machines and best effort: a failure is logged, not retried.
     await store.clearOutbox(target.name, kind, outbox.id);
+    if (events.length) {
+      await notifier.publish(events).catch((error: unknown) => {
+        logger.error('could not put the incident events on EventBridge; the email went out', {
+          instance: target.name,
+          kind,
+          notice: outbox.notice,
+          error: (error as Error).message,
+        });
+      });
+    }
     logger.info('alert sent', {
       instance: target.name,
       kind,
