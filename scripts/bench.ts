@@ -1,0 +1,190 @@
+/**
+ * `npm run bench`: the figures the README quotes, against the goals of issue 8. Prints a markdown
+ * table (with the date and machine) and writes everything measured to .bench/results.json.
+ * A few minutes on two cores; it starts its own local AWS emulator and ServiceNow simulators.
+ *
+ *   npm run bench
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { arch, cpus, release, type } from 'node:os';
+import { join } from 'node:path';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const { startLocalAws } = await import('./demo/local-aws');
+const { AWS_PRICES } = await import('./bench/aws-prices');
+const { measureBundles } = await import('./bench/bundles');
+const { measureCalls } = await import('./bench/call-counts');
+const { estimateMonthlyCost } = await import('./bench/cost-model');
+const report = await import('./bench/report');
+const { measureScale } = await import('./bench/scale');
+const { measureClientBundle } = await import('./client-bundle-size');
+const { measureExpiryWindows } = await import('../test/support/expiry-window');
+const { RefresherFixture } = await import('../test/support/refresher-fixture');
+
+type BenchRow = import('./bench/report').BenchRow;
+type FixedResources = import('./bench/cost-model').FixedResources;
+
+const ROOT = join(import.meta.dirname, '..');
+// Taken before any fixture captures stdout and stderr.
+const progress = process.stderr.write.bind(process.stderr);
+const print = process.stdout.write.bind(process.stdout);
+const step = (text: string) => progress(`bench: ${text}\n`);
+
+/** Billed by the month, from lib/ (construct defaults). */
+const FIXED: FixedResources = {
+  secretsPerInstance: 2,
+  // lambda/shared/metrics.ts: 7 metric names, each with the dimensions {service, instance}.
+  metricsPerInstance: 7,
+  // The dead-man's switch (lib/instance-resources.ts).
+  alarmsPerInstance: 1,
+  // Errors and Throttles on each of the 3 functions, and the failed-invocations queue.
+  sharedAlarms: 7,
+  // The alert topic's key, when no encryptionKey is passed.
+  sharedKmsKeys: 1,
+  sharedDashboards: 1,
+};
+
+const GOALS = {
+  loadRatio: 1.5,
+  awsPerRefresh: 5,
+  serviceNowPerRefresh: 1,
+  awsPerSteadyCheck: 1,
+  expiredWindowMs: 5_000,
+  scaleMs: 60_000,
+  perInstanceMonth: 1,
+};
+
+const wallStart = Date.now();
+const rows: BenchRow[] = [];
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
+
+step('bundling the three functions as the construct does, and timing cold module loads');
+const bundles = await measureBundles();
+for (const b of bundles) {
+  rows.push({
+    measure: `${b.fn}: bundle (minified ESM, SDK bundled)`,
+    value: `${kb(b.bytes)}; its SDK clients alone ${kb(b.sdkOnlyBytes)}`,
+    goal: '-',
+  });
+  rows.push({
+    measure: `${b.fn}: cold module load vs its SDK clients alone`,
+    value: `${b.ratio.toFixed(2)}x (${b.loadMs.toFixed(0)} ms vs ${b.sdkOnlyLoadMs.toFixed(0)} ms, median of ${b.samples})`,
+    goal: `<= ${GOALS.loadRatio}x`,
+    met: b.ratio <= GOALS.loadRatio,
+    ...(b.ratio > GOALS.loadRatio && {
+      note: `${(b.ratio / GOALS.loadRatio).toFixed(2)}x the goal, ${(b.loadMs - GOALS.loadRatio * b.sdkOnlyLoadMs).toFixed(0)} ms too slow`,
+    }),
+  });
+}
+
+const client = await measureClientBundle();
+for (const c of client) {
+  rows.push({
+    measure: `token client bundle (${c.bundle})`,
+    value: `${kb(c.bytes)} (${kb(c.gzipBytes)} gzip)`,
+    goal: '-',
+  });
+}
+
+step('starting the local AWS emulator');
+const moto = await startLocalAws();
+let results: Record<string, unknown>;
+try {
+  step('one simulated day of one instance on the default schedules, counting calls');
+  const calls = await measureCalls(1);
+  const awsRefreshMet = calls.awsPerRefresh.max <= GOALS.awsPerRefresh;
+  const snRefreshMet = calls.serviceNowPerRefresh.max <= GOALS.serviceNowPerRefresh;
+  rows.push({
+    measure: 'calls per refresh (AWS + ServiceNow)',
+    value: `AWS ${calls.awsPerRefresh.max.toFixed(0)} at most (mean ${calls.awsPerRefresh.mean.toFixed(1)}); ServiceNow ${calls.serviceNowPerRefresh.max.toFixed(0)} at most (mean ${calls.serviceNowPerRefresh.mean.toFixed(2)}), over ${calls.refreshes} refreshes`,
+    goal: `<= ${GOALS.awsPerRefresh} AWS + ${GOALS.serviceNowPerRefresh} ServiceNow`,
+    met: awsRefreshMet && snRefreshMet,
+    ...(!(awsRefreshMet && snRefreshMet) && {
+      note: `${Math.max(0, calls.awsPerRefresh.max - GOALS.awsPerRefresh)} AWS and ${Math.max(0, calls.serviceNowPerRefresh.max - GOALS.serviceNowPerRefresh)} ServiceNow calls over`,
+    }),
+  });
+  rows.push({
+    measure: 'AWS calls per steady-state check, per instance (refresher, nothing due)',
+    value: `${calls.awsPerSteadyCheck.max} at most (mean ${calls.awsPerSteadyCheck.mean.toFixed(3)})`,
+    goal: `<= ${GOALS.awsPerSteadyCheck}`,
+    met: calls.awsPerSteadyCheck.max <= GOALS.awsPerSteadyCheck,
+  });
+  rows.push({
+    measure: 'probe, per instance and run',
+    value: `AWS ${calls.awsPerProbe.mean.toFixed(3)} (at most ${calls.awsPerProbe.max}); ServiceNow ${calls.serviceNowPerProbe.toFixed(2)}`,
+    goal: '-',
+  });
+
+  const windows = [];
+  for (const mode of ['current-remaining', 'current-full', 'new-token'] as const) {
+    step(`30 simulated days in refresh mode ${mode}`);
+    const fixture = await RefresherFixture.create();
+    try {
+      windows.push(await measureExpiryWindows(fixture, mode, 30));
+    } finally {
+      await fixture.close();
+    }
+  }
+  for (const w of windows) {
+    rows.push({
+      measure: `stored token expired, ${w.mode} (30 days, ${w.tokens} tokens)`,
+      value: `worst ${(w.worstMs / 1000).toFixed(2)} s, median ${(w.medianMs / 1000).toFixed(2)} s`,
+      goal: `<= ${GOALS.expiredWindowMs / 1000} s`,
+      met: w.worstMs <= GOALS.expiredWindowMs && w.overstated === 0,
+      ...(w.worstMs > GOALS.expiredWindowMs && {
+        note: `${((w.worstMs - GOALS.expiredWindowMs) / 1000).toFixed(1)} s over`,
+      }),
+    });
+  }
+
+  step('200 instances, ServiceNow answering in 200 ms');
+  const scale = await measureScale(200, 200, GOALS.scaleMs);
+  rows.push({
+    measure: `refresh ${scale.instances} instances, ServiceNow ${scale.latencyMs} ms (concurrency ${scale.concurrency}, default)`,
+    value: `${(scale.elapsedMs / 1000).toFixed(1)} s, ${scale.refreshed} refreshed; concurrency ${scale.concurrencyForGoal} would do`,
+    goal: `< ${GOALS.scaleMs / 1000} s`,
+    met: scale.elapsedMs < GOALS.scaleMs && scale.refreshed === scale.instances,
+    ...(scale.elapsedMs >= GOALS.scaleMs && {
+      note: `${((scale.elapsedMs - GOALS.scaleMs) / 1000).toFixed(0)} s over; needs concurrency ${scale.concurrencyForGoal}`,
+    }),
+  });
+
+  const costs = [1, 50].map((n) => estimateMonthlyCost(calls.usage, FIXED, AWS_PRICES, n));
+  for (const cost of costs) {
+    const top = cost.lines
+      .slice(0, 3)
+      .map((l) => `${l.item} ${report.usd(l.perInstance)}`)
+      .join(', ');
+    const met = cost.perInstanceMonth <= GOALS.perInstanceMonth;
+    rows.push({
+      measure: `cost per instance-month, ${cost.instances} instance${cost.instances > 1 ? 's' : ''} (shared costs split)`,
+      value: `${report.usd(cost.perInstanceMonth)}; largest: ${top}; floor of 2 secrets ${report.usd(FIXED.secretsPerInstance * AWS_PRICES.secretsManager.perSecretMonth)}`,
+      goal: `<= ${report.usd(GOALS.perInstanceMonth)}`,
+      met,
+      ...(!met && {
+        note: `${report.usd(cost.perInstanceMonth - GOALS.perInstanceMonth)} over, ${(cost.perInstanceMonth / GOALS.perInstanceMonth).toFixed(1)}x`,
+      }),
+    });
+  }
+  results = { bundles, client, calls, windows, scale, costs };
+} finally {
+  await moto.stop();
+}
+
+const date = new Date().toISOString().slice(0, 10);
+const machine = {
+  os: `${type()} ${release()} ${arch()}`,
+  cpu: cpus()[0]?.model.trim() ?? 'unknown CPU',
+  cores: cpus().length,
+  node: process.version,
+};
+const table = report.formatBenchTable(rows, date, machine);
+print(`\n${table}\n`);
+mkdirSync(join(ROOT, '.bench'), { recursive: true });
+writeFileSync(
+  join(ROOT, '.bench', 'results.json'),
+  `${JSON.stringify({ date, machine, wallMs: Date.now() - wallStart, goals: GOALS, prices: AWS_PRICES, fixed: FIXED, rows, ...results }, null, 2)}\n`,
+);
+step(
+  `done in ${((Date.now() - wallStart) / 1000).toFixed(0)} s; everything measured is in .bench/results.json`,
+);
