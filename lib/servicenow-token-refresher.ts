@@ -11,24 +11,25 @@ import {
   Token,
   Validations,
 } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type InstanceConfig, instanceListSchema } from '../lambda/shared/instance-config';
 import { METRICS_NAMESPACE } from '../lambda/shared/metrics';
+import { AlertTopic } from './alert-topic';
 import { instanceGroup, instanceGroupId, MAX_INSTANCES_PER_GROUP } from './instance-groups';
 import { InstanceResources, METRICS_SERVICE } from './instance-resources';
+import { OperationalAlarms } from './operational-alarms';
 import { RefresherDashboard } from './refresher-dashboard';
 import { TokenFunction } from './token-function';
 
@@ -142,7 +143,6 @@ export class ServiceNowTokenRefresher extends Construct {
 
   constructor(scope: Construct, id: string, props: ServiceNowTokenRefresherProps) {
     super(scope, id);
-    const stack = Stack.of(this);
     const prefix = props.secretNamePrefix ?? DEFAULT_PREFIX;
     this.secretNamePrefix = prefix;
     this.encryptionKey = props.encryptionKey;
@@ -158,63 +158,12 @@ export class ServiceNowTokenRefresher extends Construct {
     }
     this.instanceNames = settings.instances.map((i) => i.name);
 
-    // Topic and failure queue need a customer managed key: CloudWatch alarms cannot publish to a
-    // topic encrypted with the AWS managed aws/sns key.
-    let messagesKey = props.encryptionKey;
-    if (!messagesKey) {
-      const key = new kms.Key(this, 'MessagesKey', {
-        description: 'Encrypts the ServiceNow token refresher alert topic and failed-invocation queue',
-        enableKeyRotation: true,
-        removalPolicy: RemovalPolicy.DESTROY,
-      });
-      key.addToResourcePolicy(
-        new iam.PolicyStatement({
-          sid: 'CloudWatchAlarmsPublishToEncryptedTopic',
-          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-          actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-          resources: ['*'],
-          conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
-        }),
-      );
-      messagesKey = key;
-    }
-
-    if (props.alertTopic) {
-      this.alertTopic = props.alertTopic;
-    } else {
-      const topic = new sns.Topic(this, 'AlertTopic', {
-        displayName: 'ServiceNow token refresher alerts',
-        masterKey: messagesKey,
-        enforceSSL: true,
-      });
-      topic.addToResourcePolicy(
-        new iam.PolicyStatement({
-          sid: 'CloudWatchAlarmsPublish',
-          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-          actions: ['sns:Publish'],
-          resources: [topic.topicArn],
-          conditions: {
-            StringEquals: { 'aws:SourceAccount': stack.account },
-            ArnLike: {
-              'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*`,
-            },
-          },
-        }),
-      );
-      for (const email of props.alertEmails ?? []) {
-        const subscription = new sns.Subscription(topic, email, {
-          topic,
-          protocol: sns.SubscriptionProtocol.EMAIL,
-          endpoint: email,
-        });
-        Validations.of(subscription).acknowledge({
-          id: 'Serverless-SNSRedrivePolicy',
-          reason:
-            'SNS retries email deliveries itself; a dead-letter queue would only collect alerts that nobody is told about, since telling them needs this same email channel.',
-        });
-      }
-      this.alertTopic = topic;
-    }
+    const alerts = props.alertTopic
+      ? undefined
+      : new AlertTopic(this, 'Alerts', { encryptionKey: props.encryptionKey, emails: props.alertEmails });
+    this.alertTopic = props.alertTopic ?? (alerts as AlertTopic).topic;
+    // The failed-invocations queue shares the topic's key; with a topic of the caller's, a new one.
+    const messagesKey = alerts?.key ?? props.encryptionKey ?? new AlertTopic(this, 'QueueKey', {}).key;
 
     const table = new dynamodb.Table(this, 'StateTable', {
       partitionKey: { name: 'instance', type: dynamodb.AttributeType.STRING },
@@ -230,7 +179,7 @@ export class ServiceNowTokenRefresher extends Construct {
     this.table = table;
 
     const failedInvocations = new sqs.Queue(this, 'FailedInvocations', {
-      encryption: sqs.QueueEncryption.KMS,
+      encryption: messagesKey ? sqs.QueueEncryption.KMS : sqs.QueueEncryption.SQS_MANAGED,
       encryptionMasterKey: messagesKey,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
@@ -317,41 +266,12 @@ export class ServiceNowTokenRefresher extends Construct {
       });
     }
 
-    const alarmAction = new SnsAction(this.alertTopic);
-    for (const fn of [refresher, probe, expiryWatch]) {
-      const kebab = fn.node.id.replace(/(?<=[a-z])(?=[A-Z])/g, '-').toLowerCase();
-      for (const [suffix, metric, what] of [
-        ['Errors', fn.function.metricErrors(), 'failed'],
-        ['Throttles', fn.function.metricThrottles(), 'was throttled'],
-      ] as const) {
-        const alarm = new cloudwatch.Alarm(fn, `${suffix}Alarm`, {
-          alarmName: `${alarmNamePrefix}-${kebab}-${suffix.toLowerCase()}`,
-          alarmDescription: `The ${kebab} function ${what} in the last 5 minutes. Its log group ${fn.logGroup.logGroupName} says why; failed scheduled runs are also in the failed-invocations queue.`,
-          metric: metric.with({ statistic: cloudwatch.Stats.SUM, period: Duration.minutes(5) }),
-          threshold: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        });
-        alarm.addAlarmAction(alarmAction);
-        alarm.addOkAction(alarmAction);
-      }
-    }
-    const queueAlarm = new cloudwatch.Alarm(failedInvocations, 'MessagesAlarm', {
-      alarmName: `${alarmNamePrefix}-failed-invocations`,
-      alarmDescription:
-        'A scheduled run failed after its retries and was recorded in the failed-invocations queue. Read the message for the error, then purge the queue.',
-      metric: failedInvocations.metricApproximateNumberOfMessagesVisible({
-        statistic: cloudwatch.Stats.MAXIMUM,
-        period: Duration.minutes(5),
-      }),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    new OperationalAlarms(this, 'Alarms', {
+      functions: { refresher, probe, 'expiry-watch': expiryWatch },
+      failedInvocations,
+      topic: this.alertTopic,
+      alarmNamePrefix,
     });
-    queueAlarm.addAlarmAction(alarmAction);
-    queueAlarm.addOkAction(alarmAction);
 
     const groups = new Map<string, NestedStack>();
     settings.instances.forEach((instance, index) => {

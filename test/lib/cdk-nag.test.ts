@@ -1,8 +1,10 @@
-import { type App, Validations } from 'aws-cdk-lib';
+import { type App, Stack, Validations } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
+import { ServiceNowTokenRefresher } from '../../lib/servicenow-token-refresher';
 import { stackFromConfig, testApp, testConfig } from '../support/cdk/synth';
 
 /** Every unacknowledged finding of the two packs bin/app.ts runs, as "rule at path" lines. */
@@ -48,6 +50,19 @@ describe('cdk-nag (AwsSolutions and Serverless packs)', () => {
         alerts: { emails: [] },
       }),
     );
+
+    expect(findings(app)).toEqual([]);
+  });
+
+  it('finds nothing unacknowledged when the construct publishes to a topic of its owner', () => {
+    const app = testApp();
+    const stack = new Stack(app, 'OwnTopic');
+    const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+    new ServiceNowTokenRefresher(stack, 'Tokens', {
+      instances: [{ name: 'acme', url: 'https://acme.service-now.com' }],
+      alertTopic: new sns.Topic(stack, 'Topic', { masterKey: key, enforceSSL: true }),
+      operatorPrincipalArns: ['arn:aws:iam::123456789012:role/Operator'],
+    });
 
     expect(findings(app)).toEqual([]);
   });

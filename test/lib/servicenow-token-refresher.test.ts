@@ -81,7 +81,7 @@ describe('the functions', () => {
       POWERTOOLS_SERVICE_NAME: 'servicenow-token-refresher',
       POWERTOOLS_METRICS_NAMESPACE: 'ServiceNowTokenRefresher',
       NODE_OPTIONS: '--enable-source-maps',
-      ALERT_TOPIC_ARN: { Ref: Match.stringLikeRegexp('AlertTopic') },
+      ALERT_TOPIC_ARN: { Ref: Match.stringLikeRegexp('AlertsTopic') },
       EVENT_BUS_NAME: 'default',
       SCHEDULE_INTERVAL_SECONDS: '60',
     };
@@ -293,7 +293,7 @@ describe('the state table', () => {
 describe('the alert topic', () => {
   it('is encrypted with a rotating key that CloudWatch may use', () => {
     parent.hasResourceProperties('AWS::SNS::Topic', {
-      KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('MessagesKey'), 'Arn'] },
+      KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('AlertsKey'), 'Arn'] },
     });
     parent.hasResourceProperties('AWS::KMS::Key', {
       EnableKeyRotation: true,
@@ -348,7 +348,7 @@ describe('the alarms', () => {
           Statistic: 'Sum',
           Threshold: 1,
           ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-          AlarmActions: [{ Ref: Match.stringLikeRegexp('AlertTopic') }],
+          AlarmActions: [{ Ref: Match.stringLikeRegexp('AlertsTopic') }],
         });
       }
     },
@@ -358,7 +358,7 @@ describe('the alarms', () => {
     parent.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ApproximateNumberOfMessagesVisible',
       Threshold: 1,
-      AlarmActions: [{ Ref: Match.stringLikeRegexp('AlertTopic') }],
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('AlertsTopic') }],
     });
   });
 
@@ -388,7 +388,7 @@ describe('the alarms', () => {
         Threshold: 1,
         ComparisonOperator: 'LessThanThreshold',
         TreatMissingData: 'breaching',
-        AlarmActions: [{ Ref: Match.stringLikeRegexp('AlertTopic') }],
+        AlarmActions: [{ Ref: Match.stringLikeRegexp('AlertsTopic') }],
       });
     },
   );
