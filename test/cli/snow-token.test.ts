@@ -207,7 +207,7 @@ describe('snow-token, run as a subprocess against the simulator and the local AW
 
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/ok {3}instance reachable and awake/);
-    expect(run.stdout).toMatch(/ok {3}refresh grant accepted/);
+    expect(run.stdout).toMatch(/ok {3}password grant accepted/);
     expect(run.stdout).toMatch(/ok {3}probe allowed/);
     expect(run.stdout).not.toMatch(/FAIL/);
   });
