@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
@@ -13,11 +14,12 @@ import { Alerts, DEFAULT_ALERT_SETTINGS } from '../lambda/shared/alerts/alerts';
 import { IncidentStore } from '../lambda/shared/alerts/incident-store';
 import { Notifier } from '../lambda/shared/alerts/notifier';
 import { systemClock } from '../lambda/shared/clock';
+import type { InstanceConfig } from '../lambda/shared/instance-config';
 import { LambdaRefreshRequester, type RefreshRequester } from '../lambda/shared/refresh-requester';
 import { SecretStore } from '../lambda/shared/secrets/secret-store';
 import { createServiceNowAgent, ServiceNowClient } from '../lambda/shared/servicenow/servicenow-client';
 import { StateStore } from '../lambda/shared/state/state-store';
-import { type CliContext, doctor, passwordGrant, refresh, status, testAlert } from './commands';
+import { type CliContext, doctor, keylessGrant, passwordGrant, refresh, status, testAlert } from './commands';
 import { type Deployment, findInstance, resolveDeployment } from './deployment';
 import { CliError, EXIT, type ExitCode, explainAwsError } from './errors';
 import { processTerminal, type Terminal } from './terminal';
@@ -47,13 +49,28 @@ Run "snow-token <command> --help" for a command's options.
 Exit codes: 0 ok, 1 the operation failed, 2 wrong usage, 3 deployment or AWS access problem, 130 interrupted.
 
 ${COMMON}`,
-  bootstrap: `Usage: snow-token bootstrap <instance> [--client-id <id>] [--username <name>] [--password-stdin] [--new-client]
+  bootstrap: `Usage: snow-token bootstrap <instance> [--grant password|client_credentials|jwt_bearer]
+       [--client-id <id>] [--username <name>] [--password-stdin] [--new-client]
+       [--private-key <file> --certificate <file>] [--wait <seconds>] [--wait-interval <seconds>]
+
+--grant password (the default for a new instance):
 
 Asks for the OAuth client id and secret (unless already stored; --new-client asks again), the
 integration user's name and password (hidden), runs one password grant, probes with the new token,
 and stores the credentials and the access token. The password is never stored, logged or accepted
 as an argument or environment variable. With --password-stdin, standard input holds the password
 on one line (preceded by the client secret on its own line when a client secret is asked for).
+
+--grant client_credentials: no user, no password, no refresh token, no 100-day renewal. Asks for
+the client id and secret and stores them once ServiceNow issues a token with them. Needs
+glide.oauth.inbound.client.credential.grant_type.enabled = true and an OAuth Application User on
+the registry record (Washington DC and later).
+
+--grant jwt_bearer: no password and no refresh token either. Makes a key pair and a certificate
+valid 2 years (or uses --private-key and --certificate), prints the certificate and the ServiceNow
+steps to register it, then tries the grant every --wait-interval (15 s) for up to --wait (900 s)
+until the admin has done so. Nothing is stored until ServiceNow accepts it; the private key is
+only ever stored in the credentials secret.
 
 ${COMMON}`,
   renew: `Usage: snow-token renew <instance> [--username <name>] [--password-stdin]
@@ -149,14 +166,51 @@ async function run(argv: readonly string[], deps: Dependencies): Promise<ExitCod
   );
   const ctx = buildContext(deployment, terminal, values.json ?? false, values.local ?? false, clientConfig);
   switch (command) {
-    case 'bootstrap':
-    case 'renew':
-      return passwordGrant(ctx, findInstance(deployment, instanceName), command, {
+    case 'bootstrap': {
+      const instance = findInstance(deployment, instanceName);
+      const grant = values.grant ?? (await storedGrant(ctx, instance)) ?? 'password';
+      if (grant === 'client_credentials' || grant === 'jwt_bearer') {
+        return keylessGrant(ctx, instance, grant, {
+          clientId: values['client-id'],
+          username: values.username,
+          newClient: values['new-client'] ?? false,
+          passwordStdin: values['password-stdin'] ?? false,
+          privateKeyFile: values['private-key'],
+          certificateFile: values.certificate,
+          waitMs: seconds(values.wait, 900, '--wait') * 1000,
+          intervalMs: seconds(values['wait-interval'], 15, '--wait-interval') * 1000,
+          readFile: (path) => readFileSync(path, 'utf8'),
+        });
+      }
+      if (grant !== 'password') {
+        throw new CliError(
+          `Unknown grant "${grant}": use password, client_credentials or jwt_bearer.`,
+          EXIT.usage,
+        );
+      }
+      return passwordGrant(ctx, instance, 'bootstrap', {
         clientId: values['client-id'],
         username: values.username,
         passwordStdin: values['password-stdin'] ?? false,
         newClient: values['new-client'] ?? false,
       });
+    }
+    case 'renew': {
+      const instance = findInstance(deployment, instanceName);
+      const grant = await storedGrant(ctx, instance);
+      if (grant && grant !== 'password') {
+        throw new CliError(
+          `${instance.name} is on the ${grant} grant, which has no refresh token to renew. To replace its credentials: snow-token bootstrap ${instance.name} --grant ${grant} --new-client`,
+          EXIT.usage,
+        );
+      }
+      return passwordGrant(ctx, instance, 'renew', {
+        clientId: values['client-id'],
+        username: values.username,
+        passwordStdin: values['password-stdin'] ?? false,
+        newClient: values['new-client'] ?? false,
+      });
+    }
     case 'status':
       return status(ctx);
     case 'refresh':
@@ -185,8 +239,30 @@ function parse(argv: readonly string[]) {
       'password-stdin': { type: 'boolean' },
       'new-client': { type: 'boolean' },
       local: { type: 'boolean' },
+      grant: { type: 'string' },
+      'private-key': { type: 'string' },
+      certificate: { type: 'string' },
+      wait: { type: 'string' },
+      'wait-interval': { type: 'string' },
     },
   });
+}
+
+function seconds(value: string | undefined, fallback: number, flag: string): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value))
+    throw new CliError(`${flag} takes whole seconds, e.g. ${flag} ${fallback}.`, EXIT.usage);
+  return Number(value);
+}
+
+async function storedGrant(ctx: CliContext, instance: InstanceConfig): Promise<string | undefined> {
+  const read = await ctx.secrets.read(instance.credentialsSecretId);
+  if (read.kind === 'missing') return undefined;
+  try {
+    return (JSON.parse(read.text) as { grant?: string }).grant;
+  } catch {
+    return undefined;
+  }
 }
 
 function buildContext(

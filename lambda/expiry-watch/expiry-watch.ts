@@ -9,7 +9,7 @@ import type { StateStore } from '../shared/state/state-store';
 
 export const DEFAULT_WARNING_DAYS: readonly number[] = [30, 14, 7, 3, 1];
 const DAY = 86_400_000;
-const WATCH_KINDS: readonly IncidentKind[] = ['refresh-token-expiry', 'config-drift'];
+const WATCH_KINDS: readonly IncidentKind[] = ['refresh-token-expiry', 'certificate-expiry', 'config-drift'];
 
 export interface ExpiryWatchDeps {
   readonly clock: Clock;
@@ -54,6 +54,11 @@ export async function watchExpiry(
     const thresholds = [...(instance.expiryWarningDays ?? deps.warningDays)].sort((a, b) => b - a);
     const checks: [IncidentKind, Observation][] = [
       ['refresh-token-expiry', countdown(end, now, thresholds)],
+      // JWT bearer has no refresh token; its one fixed date is the signing certificate's end.
+      [
+        'certificate-expiry',
+        countdown(state?.grant === 'jwt_bearer' ? state.certificateExpiresAt : undefined, now, thresholds),
+      ],
       ['config-drift', drift(state, deps)],
     ];
     for (const [kind, seen] of checks) {
@@ -65,6 +70,7 @@ export async function watchExpiry(
         seen,
         {
           refreshTokenExpiresAt: end,
+          certificateExpiresAt: state?.certificateExpiresAt,
           accessTokenExpiresAt: state?.accessTokenExpiresAt,
           accessTokenLifespanSeconds: state?.accessTokenLifespanSeconds,
           scheduleIntervalSeconds: deps.scheduleIntervalSeconds,

@@ -1,4 +1,5 @@
 import type { Clock } from '../shared/clock';
+import { credentialsMirror, explainRejection, tokenGrantFor } from '../shared/credentials-grant';
 import type { InstanceConfig } from '../shared/instance-config';
 import type { Logger } from '../shared/logger';
 import type { AccessTokenSecret } from '../shared/secrets/access-token-secret';
@@ -6,7 +7,6 @@ import {
   type CredentialsSecret,
   credentialsSecretSchema,
   parseSecretJson,
-  refreshTokenExpiresAt,
 } from '../shared/secrets/credentials-secret';
 import type { SecretStore } from '../shared/secrets/secret-store';
 import { describeOutcome, type FailedOutcome, isTransient, type Outcome } from '../shared/servicenow/outcome';
@@ -41,6 +41,7 @@ export type RefreshOutcome =
   | 'invalid-credentials-secret'
   | 'refresh-token-expired'
   | 'refresh-token-rejected'
+  | 'grant-rejected'
   | Exclude<FailedOutcome['kind'], 'rejected'>;
 
 export interface InstanceResult {
@@ -126,21 +127,11 @@ async function refreshLeased(
   }
   let credentials = parsed.value;
 
-  const outcome = await requestWithRetries(deps, instance, {
-    grantType: 'refresh_token',
-    clientId: credentials.clientId,
-    clientSecret: credentials.clientSecret,
-    refreshToken: credentials.refreshToken,
-  });
+  const outcome = await requestWithRetries(deps, instance, tokenGrantFor(credentials, clock.now()));
   if (outcome.kind !== 'ok') {
     if (outcome.kind === 'rejected') {
-      const expiresAt = refreshTokenExpiresAt(credentials);
-      if (clock.now() >= expiresAt) {
-        const detail = `the refresh token expired on ${new Date(expiresAt).toISOString()}: run "snow-token renew ${instance.name}"`;
-        return failure(deps, instance, state, commit, 'refresh-token-expired', detail, false, credentials);
-      }
-      const detail = `ServiceNow refused a refresh token that should be valid until ${new Date(expiresAt).toISOString()}: it was revoked, or the client secret changed. Run "snow-token renew ${instance.name}"`;
-      return failure(deps, instance, state, commit, 'refresh-token-rejected', detail, false, credentials);
+      const rejection = explainRejection(credentials, clock.now(), instance.name);
+      return failure(deps, instance, state, commit, rejection.outcome, rejection.detail, false, credentials);
     }
     return failure(
       deps,
@@ -156,7 +147,11 @@ async function refreshLeased(
 
   const token = outcome.value;
   // A refresh token that differs from ours is a new one: keep it before anything else can fail.
-  if (token.refreshToken !== undefined && token.refreshToken !== credentials.refreshToken) {
+  if (
+    credentials.grant === 'password' &&
+    token.refreshToken !== undefined &&
+    token.refreshToken !== credentials.refreshToken
+  ) {
     ensureLease();
     credentials = {
       ...credentials,
@@ -171,12 +166,7 @@ async function refreshLeased(
   const claimedExpiry = token.sentAt + token.expiresInSeconds * 1000;
   const stored = state.accessTokenExpiresAt;
   const sameToken = tokenFingerprint === state.accessTokenFingerprint && stored !== undefined;
-  const refreshFields: StatePatch = {
-    grant: credentials.grant,
-    refreshTokenIssuedAt: Date.parse(credentials.refreshTokenIssuedAt),
-    refreshTokenLifespanSeconds: credentials.refreshTokenLifespanSeconds,
-    refreshTokenFingerprint: fingerprint(credentials.refreshToken),
-  };
+  const refreshFields = credentialsMirror(credentials);
   const healthy: StatePatch = {
     lastAttemptAt: now,
     lastSuccessAt: clock.now(),
@@ -310,12 +300,7 @@ async function failure(
         accessTokenExpiresAt: state.accessTokenExpiresAt,
         settings: deps.settings,
       }) ?? null,
-    ...(credentials && {
-      grant: credentials.grant,
-      refreshTokenIssuedAt: Date.parse(credentials.refreshTokenIssuedAt),
-      refreshTokenLifespanSeconds: credentials.refreshTokenLifespanSeconds,
-      refreshTokenFingerprint: fingerprint(credentials.refreshToken),
-    }),
+    ...(credentials && credentialsMirror(credentials)),
   });
   const log = transient ? deps.logger.warn.bind(deps.logger) : deps.logger.error.bind(deps.logger);
   log('refresh failed', { instance: instance.name, outcome, detail, consecutiveFailures });

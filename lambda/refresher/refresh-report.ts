@@ -19,6 +19,7 @@ const HEALTHY: readonly RefreshOutcome[] = ['refreshed', 'current-token-returned
 const NEEDS_A_PERSON: readonly RefreshOutcome[] = [
   'refresh-token-expired',
   'refresh-token-rejected',
+  'grant-rejected',
   'invalid-credentials-secret',
   'not-bootstrapped',
   'unauthorized',

@@ -1,11 +1,17 @@
 import type { Alerts } from './alerts/alerts';
 import type { Clock } from './clock';
+import { credentialsMirror, explainRejection, tokenGrantFor } from './credentials-grant';
 import type { InstanceConfig } from './instance-config';
 import type { AccessTokenSecret } from './secrets/access-token-secret';
-import { type CredentialsSecret, DEFAULT_REFRESH_TOKEN_LIFESPAN_SECONDS } from './secrets/credentials-secret';
+import {
+  type CredentialsSecret,
+  DEFAULT_REFRESH_TOKEN_LIFESPAN_SECONDS,
+  type PasswordCredentials,
+  refreshTokenExpiresAt,
+} from './secrets/credentials-secret';
 import type { SecretStore } from './secrets/secret-store';
 import { describeOutcome, type FailedOutcome } from './servicenow/outcome';
-import type { ServiceNowClient } from './servicenow/servicenow-client';
+import type { ServiceNowClient, TokenGrantResult } from './servicenow/servicenow-client';
 import { fingerprint, type InstanceState } from './state/instance-state';
 import type { StateStore } from './state/state-store';
 
@@ -21,6 +27,7 @@ export interface PasswordBootstrapInput {
 export type PasswordBootstrapResult =
   | {
       readonly kind: 'ok';
+      /** Password grant only: when the new refresh token dies. */
       readonly refreshTokenExpiresAt: number;
       readonly accessTokenExpiresAt: number;
       readonly state: InstanceState;
@@ -35,33 +42,50 @@ export type PasswordBootstrapResult =
  * that restarts the refresh token's lifespan, so the issue time is recorded here and nowhere else.
  * Nothing is written unless the grant succeeds.
  */
+export interface BootstrapDeps {
+  readonly clock: Clock;
+  readonly secrets: SecretStore;
+  readonly state: StateStore;
+  readonly client: Pick<ServiceNowClient, 'requestToken'>;
+  readonly owner: string;
+  readonly leaseMs?: number;
+  /** When given, the incidents a renewal fixes are closed (with their recovery emails) at once. */
+  readonly alerts?: Alerts;
+  /**
+   * Called with the new access token before anything is written (the CLI probes with it); a
+   * refusal leaves the stored credentials exactly as they were.
+   */
+  readonly verify?: (
+    accessToken: string,
+  ) => Promise<{ readonly ok: true } | { readonly ok: false; readonly message: string }>;
+}
+
+export type BootstrapResult =
+  | {
+      readonly kind: 'ok';
+      readonly credentials: CredentialsSecret;
+      readonly accessTokenExpiresAt: number;
+      readonly state: InstanceState;
+    }
+  | { readonly kind: 'busy' }
+  | { readonly kind: 'refused'; readonly message: string }
+  | { readonly kind: 'failed'; readonly outcome: FailedOutcome; readonly message: string };
+
+/**
+ * Runs a password grant and stores what it returns, under the same lease the refresher takes, so
+ * a renewal racing a scheduled refresh loses nothing. The password grant is also the only thing
+ * that restarts the refresh token's lifespan, so the issue time is recorded here and nowhere else.
+ * Nothing is written unless the grant succeeds.
+ */
 export async function bootstrapWithPassword(
-  deps: {
-    readonly clock: Clock;
-    readonly secrets: SecretStore;
-    readonly state: StateStore;
-    readonly client: Pick<ServiceNowClient, 'requestToken'>;
-    readonly owner: string;
-    readonly leaseMs?: number;
-    /** When given, the incidents a renewal fixes are closed (with their recovery emails) at once. */
-    readonly alerts?: Alerts;
-    /**
-     * Called with the new access token before anything is written (the CLI probes with it); a
-     * refusal leaves the stored credentials exactly as they were.
-     */
-    readonly verify?: (
-      accessToken: string,
-    ) => Promise<{ readonly ok: true } | { readonly ok: false; readonly message: string }>;
-  },
+  deps: BootstrapDeps,
   instance: InstanceConfig,
   input: PasswordBootstrapInput,
 ): Promise<PasswordBootstrapResult> {
-  const { clock, secrets, state, owner } = deps;
-  const leased = await state.acquireLease(instance.name, owner, clock.now(), deps.leaseMs ?? 90_000);
-  if (!leased) return { kind: 'busy' };
-  let released = false;
-  try {
-    const outcome = await deps.client.requestToken({ grantType: 'password', ...input });
+  const lifespan = input.refreshTokenLifespanSeconds ?? DEFAULT_REFRESH_TOKEN_LIFESPAN_SECONDS;
+  const result = await storeUnderLease(deps, instance, async () => {
+    const { refreshTokenLifespanSeconds: _lifespan, ...grant } = input;
+    const outcome = await deps.client.requestToken({ grantType: 'password', ...grant });
     if (outcome.kind !== 'ok') {
       const message =
         outcome.kind === 'rejected'
@@ -78,9 +102,6 @@ export async function bootstrapWithPassword(
       };
       return { kind: 'failed', outcome: failed, message: describeOutcome(failed) };
     }
-    const verdict = await deps.verify?.(token.accessToken);
-    if (verdict && !verdict.ok) return { kind: 'refused', message: verdict.message };
-    const lifespan = input.refreshTokenLifespanSeconds ?? DEFAULT_REFRESH_TOKEN_LIFESPAN_SECONDS;
     const credentials: CredentialsSecret = {
       schemaVersion: 1,
       grant: 'password',
@@ -90,6 +111,58 @@ export async function bootstrapWithPassword(
       refreshTokenIssuedAt: new Date(token.sentAt).toISOString(),
       refreshTokenLifespanSeconds: lifespan,
     };
+    return { kind: 'ok', credentials, token };
+  });
+  if (result.kind !== 'ok') return result;
+  const credentials = result.credentials as PasswordCredentials;
+  return {
+    kind: 'ok',
+    refreshTokenExpiresAt: Date.parse(credentials.refreshTokenIssuedAt) + lifespan * 1000,
+    accessTokenExpiresAt: result.accessTokenExpiresAt,
+    state: result.state,
+  };
+}
+
+/**
+ * Stores credentials for a grant without refresh tokens (client credentials, JWT bearer) once
+ * ServiceNow has accepted them, under the lease. Nothing is written if the grant is refused.
+ */
+export async function bootstrapWithCredentials(
+  deps: BootstrapDeps,
+  instance: InstanceConfig,
+  credentials: Exclude<CredentialsSecret, { grant: 'password' }>,
+): Promise<BootstrapResult> {
+  return storeUnderLease(deps, instance, async () => {
+    const outcome = await deps.client.requestToken(tokenGrantFor(credentials, deps.clock.now()));
+    if (outcome.kind !== 'ok') {
+      const message =
+        outcome.kind === 'rejected'
+          ? explainRejection(credentials, deps.clock.now(), instance.name).detail
+          : describeOutcome(outcome);
+      return { kind: 'failed', outcome, message };
+    }
+    return { kind: 'ok', credentials, token: outcome.value };
+  });
+}
+
+async function storeUnderLease(
+  deps: BootstrapDeps,
+  instance: InstanceConfig,
+  obtain: () => Promise<
+    | { readonly kind: 'ok'; readonly credentials: CredentialsSecret; readonly token: TokenGrantResult }
+    | { readonly kind: 'failed'; readonly outcome: FailedOutcome; readonly message: string }
+  >,
+): Promise<BootstrapResult> {
+  const { clock, secrets, state, owner } = deps;
+  const leased = await state.acquireLease(instance.name, owner, clock.now(), deps.leaseMs ?? 90_000);
+  if (!leased) return { kind: 'busy' };
+  let released = false;
+  try {
+    const obtained = await obtain();
+    if (obtained.kind !== 'ok') return obtained;
+    const { credentials, token } = obtained;
+    const verdict = await deps.verify?.(token.accessToken);
+    if (verdict && !verdict.ok) return { kind: 'refused', message: verdict.message };
     const accessTokenExpiresAt = token.sentAt + token.expiresInSeconds * 1000;
     const accessToken: AccessTokenSecret = {
       schemaVersion: 1,
@@ -106,14 +179,11 @@ export async function bootstrapWithPassword(
       instance.name,
       owner,
       {
+        ...credentialsMirror(credentials),
         accessTokenExpiresAt,
         accessTokenFingerprint: fingerprint(token.accessToken),
         accessTokenRefreshedAt: now,
         accessTokenLifespanSeconds: token.expiresInSeconds + 1,
-        grant: 'password',
-        refreshTokenIssuedAt: token.sentAt,
-        refreshTokenLifespanSeconds: lifespan,
-        refreshTokenFingerprint: fingerprint(token.refreshToken),
         lastAttemptAt: now,
         lastOutcome: 'bootstrapped',
         lastOutcomeDetail: null,
@@ -125,21 +195,15 @@ export async function bootstrapWithPassword(
       { release: true },
     );
     released = true;
-    const refreshTokenExpiresAt = token.sentAt + lifespan * 1000;
-    for (const kind of ['refresh', 'refresh-token-expiry'] as const) {
+    for (const kind of ['refresh', 'refresh-token-expiry', 'certificate-expiry'] as const) {
       await deps.alerts?.observe(
         instance,
         kind,
         { active: false },
-        { refreshTokenExpiresAt, accessTokenExpiresAt },
+        { refreshTokenExpiresAt: refreshTokenExpiresAt(credentials), accessTokenExpiresAt },
       );
     }
-    return {
-      kind: 'ok',
-      refreshTokenExpiresAt,
-      accessTokenExpiresAt,
-      state: next,
-    };
+    return { kind: 'ok', credentials, accessTokenExpiresAt, state: next };
   } finally {
     if (!released) await state.releaseLease(instance.name, owner);
   }

@@ -13,6 +13,7 @@ import {
 import {
   type CredentialsSecret,
   credentialsSecretSchema,
+  type PasswordCredentials,
 } from '../../lambda/shared/secrets/credentials-secret';
 import { SecretStore } from '../../lambda/shared/secrets/secret-store';
 import {
@@ -181,7 +182,16 @@ export class RefresherFixture {
     return read.kind === 'value' ? accessTokenSecretSchema.parse(JSON.parse(read.text)) : undefined;
   }
 
-  async credentials(name?: string): Promise<CredentialsSecret | undefined> {
+  /** The stored credentials of an instance on the password grant (most tests). */
+  async credentials(name?: string): Promise<PasswordCredentials | undefined> {
+    const credentials = await this.anyCredentials(name);
+    if (credentials && credentials.grant !== 'password') {
+      throw new Error(`${name ?? 'the instance'} is on the ${credentials.grant} grant; use anyCredentials()`);
+    }
+    return credentials;
+  }
+
+  async anyCredentials(name?: string): Promise<CredentialsSecret | undefined> {
     const read = await this.secrets.read(this.instance(name).config.credentialsSecretId);
     return read.kind === 'value' ? credentialsSecretSchema.parse(JSON.parse(read.text)) : undefined;
   }

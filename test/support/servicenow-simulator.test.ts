@@ -354,7 +354,7 @@ describe('token endpoint: the opaque 401', () => {
     {
       cause: 'an unsupported grant type',
       tag: 'rejected:unsupported-grant-type',
-      act: (instance) => postToken(instance, passwordFields({ grant_type: 'client_credentials' })),
+      act: (instance) => postToken(instance, passwordFields({ grant_type: 'authorization_code' })),
     },
     {
       cause: 'a JSON body',

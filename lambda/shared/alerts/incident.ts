@@ -5,6 +5,7 @@ export type IncidentKind =
   | 'unavailable'
   | 'rate-limited'
   | 'refresh-token-expiry'
+  | 'certificate-expiry'
   | 'config-drift';
 
 export type Severity = 'action-required' | 'warning';

@@ -9,6 +9,8 @@ export interface MessageContext {
   readonly detail?: string;
   readonly accessTokenExpiresAt?: number;
   readonly refreshTokenExpiresAt?: number;
+  /** jwt_bearer: the signing certificate's end. */
+  readonly certificateExpiresAt?: number;
   readonly accessTokenLifespanSeconds?: number;
   readonly scheduleIntervalSeconds?: number;
   /** The operator CLI's name, as ops type it. */
@@ -89,6 +91,14 @@ function refreshText(reason: string, ctx: MessageContext): Text {
         impact: syncJobImpact(ctx),
         fix: renewFix(ctx),
         anchor: 'credentials-secret-not-valid',
+      };
+    case 'grant-rejected':
+      return {
+        title: 'ServiceNow refuses the grant',
+        what: `ServiceNow refused to issue an access token: ${ctx.detail ?? 'the grant was refused'}. (ServiceNow gives the same answer for every cause; the instance's system log has the real one.)`,
+        impact: syncJobImpact(ctx),
+        fix: `Fix the cause in ServiceNow, then check with:\n\n    ${ctx.cli} doctor ${ctx.instanceName}\n\nIf the client secret or the key changed, store the new one with "${ctx.cli} bootstrap ${ctx.instanceName} --new-client".`,
+        anchor: 'grant-refused',
       };
     case 'not-bootstrapped':
       return {
@@ -189,6 +199,22 @@ function expiryText(ctx: MessageContext): Text {
   };
 }
 
+function certificateText(ctx: MessageContext): Text {
+  const expires = ctx.certificateExpiresAt ?? ctx.now;
+  const left = daysLeft(expires, ctx.now);
+  const expired = expires <= ctx.now;
+  return {
+    ...(expired && { since: expires }),
+    title: expired
+      ? 'signing certificate expired'
+      : `signing certificate expires in ${left} ${left === 1 ? 'day' : 'days'}`,
+    what: `The certificate that ServiceNow uses to verify this instance's JWT assertions ${expired ? 'expired' : 'expires'} on ${formatTime(expires)}. After that, ServiceNow refuses every new access token.`,
+    impact: expired ? syncJobImpact(ctx) : 'Sync jobs keep working until then.',
+    fix: `Make a new key and certificate and register it:\n\n    ${ctx.cli} bootstrap ${ctx.instanceName} --grant jwt_bearer --new-client\n\nIt prints the certificate and the ServiceNow steps, and waits until the new one works.`,
+    anchor: 'certificate-expiring',
+  };
+}
+
 function driftText(ctx: MessageContext): Text {
   return {
     title: 'access token lifespan too short',
@@ -206,6 +232,8 @@ function text(kind: IncidentKind, reason: string, ctx: MessageContext): Text {
       return refreshText(reason, ctx);
     case 'refresh-token-expiry':
       return expiryText(ctx);
+    case 'certificate-expiry':
+      return certificateText(ctx);
     case 'config-drift':
       return driftText(ctx);
     default:
@@ -219,6 +247,7 @@ const RESOLVED_TITLES: Record<IncidentKind, string> = {
   unavailable: 'instance answering again',
   'rate-limited': 'no longer rate limited',
   'refresh-token-expiry': 'refresh token renewed',
+  'certificate-expiry': 'signing certificate replaced',
   'config-drift': 'access token lifespan fixed',
 };
 

@@ -3,22 +3,52 @@ import { describeSchemaError } from '../servicenow/classify-response';
 
 export const DEFAULT_REFRESH_TOKEN_LIFESPAN_SECONDS = 8_640_000; // 100 days, ServiceNow's default
 
-/**
- * The credentials secret: read and written by the refresher and the operator CLI only.
- * Versioned so a later layout can be migrated rather than misread.
- */
-export const credentialsSecretSchema = z.object({
+const client = {
   schemaVersion: z.literal(1),
-  grant: z.literal('password'),
   clientId: z.string().min(1),
   clientSecret: z.string().min(1),
+};
+
+/** Password grant once, then refresh tokens: a human renews every refresh-token lifespan. */
+export const passwordCredentialsSchema = z.object({
+  ...client,
+  grant: z.literal('password'),
   refreshToken: z.string().min(1),
   /** When the password grant that issued this refresh token was sent (ISO 8601). Refreshes never move it. */
   refreshTokenIssuedAt: z.iso.datetime({ offset: true }),
   refreshTokenLifespanSeconds: z.number().int().positive().default(DEFAULT_REFRESH_TOKEN_LIFESPAN_SECONDS),
 });
 
+/** client_credentials: the client id and secret are all it takes; no refresh token, no cliff. */
+export const clientCredentialsSchema = z.object({ ...client, grant: z.literal('client_credentials') });
+
+/** jwt-bearer: assertions signed with this key; no refresh token. The certificate's end is the only date. */
+export const jwtCredentialsSchema = z.object({
+  ...client,
+  grant: z.literal('jwt_bearer'),
+  /** The ServiceNow user the tokens act as (the JWT's sub). */
+  username: z.string().min(1),
+  privateKeyPem: z.string().includes('PRIVATE KEY'),
+  /** The certificate registered in ServiceNow's JWT verifier map (not secret, kept for doctor and status). */
+  certificatePem: z.string().includes('BEGIN CERTIFICATE'),
+  certificateExpiresAt: z.iso.datetime({ offset: true }),
+  /** The key id ServiceNow's JWT verifier map knows the certificate by, sent as the JWT header's kid. */
+  keyId: z.string().min(1).optional(),
+});
+
+/**
+ * The credentials secret: read and written by the refresher and the operator CLI only.
+ * Versioned so a later layout can be migrated rather than misread.
+ */
+export const credentialsSecretSchema = z.discriminatedUnion('grant', [
+  passwordCredentialsSchema,
+  clientCredentialsSchema,
+  jwtCredentialsSchema,
+]);
+
 export type CredentialsSecret = z.infer<typeof credentialsSecretSchema>;
+export type PasswordCredentials = z.infer<typeof passwordCredentialsSchema>;
+export type Grant = CredentialsSecret['grant'];
 
 export type ParsedSecret<T> =
   | { readonly kind: 'ok'; readonly value: T }
@@ -38,6 +68,8 @@ export function parseSecretJson<T>(schema: z.ZodType<T>, text: string): ParsedSe
     : { kind: 'invalid', problem: describeSchemaError(parsed.error) };
 }
 
-export function refreshTokenExpiresAt(credentials: CredentialsSecret): number {
+/** The refresh token's recorded end; grants without one have none. */
+export function refreshTokenExpiresAt(credentials: CredentialsSecret): number | undefined {
+  if (credentials.grant !== 'password') return undefined;
   return Date.parse(credentials.refreshTokenIssuedAt) + credentials.refreshTokenLifespanSeconds * 1000;
 }

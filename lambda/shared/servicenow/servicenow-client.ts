@@ -53,7 +53,17 @@ export type TokenGrant =
       readonly clientId: string;
       readonly clientSecret: string;
       readonly refreshToken: string;
+    }
+  | { readonly grantType: 'client_credentials'; readonly clientId: string; readonly clientSecret: string }
+  | {
+      readonly grantType: 'jwt-bearer';
+      readonly clientId: string;
+      readonly clientSecret: string;
+      /** A signed JWT (see jwt-assertion.ts). */
+      readonly assertion: string;
     };
+
+export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 const tokenResponseSchema = z.object({
   access_token: z.string().min(1),
@@ -83,7 +93,7 @@ export interface ProbeResult {
 
 function grantForm(grant: TokenGrant): URLSearchParams {
   const form = new URLSearchParams();
-  form.set('grant_type', grant.grantType);
+  form.set('grant_type', grant.grantType === 'jwt-bearer' ? JWT_BEARER_GRANT_TYPE : grant.grantType);
   form.set('client_id', grant.clientId);
   form.set('client_secret', grant.clientSecret);
   switch (grant.grantType) {
@@ -93,6 +103,11 @@ function grantForm(grant: TokenGrant): URLSearchParams {
       break;
     case 'refresh_token':
       form.set('refresh_token', grant.refreshToken);
+      break;
+    case 'jwt-bearer':
+      form.set('assertion', grant.assertion);
+      break;
+    case 'client_credentials':
       break;
   }
   return form;

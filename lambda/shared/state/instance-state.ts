@@ -24,6 +24,8 @@ export interface InstanceState {
   readonly refreshTokenIssuedAt?: number;
   readonly refreshTokenLifespanSeconds?: number;
   readonly refreshTokenFingerprint?: string;
+  /** jwt_bearer: when the signing certificate registered in ServiceNow expires. */
+  readonly certificateExpiresAt?: number;
 
   /** The last refresh attempt and its outcome. */
   readonly lastAttemptAt?: number;

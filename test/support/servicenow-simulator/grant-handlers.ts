@@ -1,3 +1,4 @@
+import { clientCredentialsGrant, JWT_BEARER_GRANT, jwtBearerGrant } from './grants-without-refresh-tokens';
 import type { TokenStore } from './token-store';
 import type { InstanceSettings, RegistryRecord, SimUser } from './types';
 
@@ -142,16 +143,43 @@ export const refreshTokenGrant: GrantHandler = (params, context) => {
     ).token;
   }
 
+  const issued = issueOrEchoAccessToken(context, client, username);
+  return {
+    ok: true,
+    result: issued.echoed ? 'refresh-echo-current' : 'refresh-ok',
+    ...(issued.echoed
+      ? { detail: settings.earlyRefreshMode }
+      : settings.rotateRefreshTokens
+        ? { detail: 'rotated-refresh-token' }
+        : {}),
+    username,
+    // ServiceNow's field order: the refresh token right after the access token.
+    body: {
+      access_token: issued.body.access_token,
+      refresh_token: refreshTokenOut,
+      scope: issued.body.scope,
+      token_type: issued.body.token_type,
+      expires_in: issued.body.expires_in,
+    },
+  };
+};
+
+/**
+ * "Access requests made within the expiration time of the access token always return the current
+ * access token": shared by every grant that is not a password grant.
+ */
+export function issueOrEchoAccessToken(
+  context: GrantContext,
+  client: RegistryRecord,
+  username: string,
+): { echoed: boolean; body: TokenResponseBody } {
+  const { tokens, now, settings } = context;
   const current = tokens.currentAccessToken(client.clientId, username, now);
   if (current !== undefined && settings.earlyRefreshMode !== 'new-token') {
     return {
-      ok: true,
-      result: 'refresh-echo-current',
-      detail: settings.earlyRefreshMode,
-      username,
+      echoed: true,
       body: {
         access_token: current.token,
-        refresh_token: refreshTokenOut,
         scope: 'useraccount',
         token_type: 'Bearer',
         expires_in:
@@ -161,27 +189,24 @@ export const refreshTokenGrant: GrantHandler = (params, context) => {
       },
     };
   }
-
   const access = tokens.issueAccessToken(client.clientId, username, client.accessTokenLifespanSeconds, now);
   return {
-    ok: true,
-    result: 'refresh-ok',
-    ...(settings.rotateRefreshTokens ? { detail: 'rotated-refresh-token' } : {}),
-    username,
+    echoed: false,
     body: {
       access_token: access.token,
-      refresh_token: refreshTokenOut,
       scope: 'useraccount',
       token_type: 'Bearer',
       expires_in: freshExpiresIn(client.accessTokenLifespanSeconds),
     },
   };
-};
+}
 
 /** The grants every instance starts with. Unlisted grant types get the opaque 401. */
 export function defaultGrantHandlers(): Map<string, GrantHandler> {
   return new Map<string, GrantHandler>([
     ['password', passwordGrant],
     ['refresh_token', refreshTokenGrant],
+    ['client_credentials', clientCredentialsGrant],
+    [JWT_BEARER_GRANT, jwtBearerGrant],
   ]);
 }

@@ -14,6 +14,8 @@ export function defaultInstanceSettings(): InstanceSettings {
     queueFull: false,
     hibernation: null,
     tableRows: 3,
+    clientCredentialsEnabled: false,
+    clockSkewSeconds: 0,
   };
 }
 

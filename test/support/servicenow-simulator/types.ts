@@ -19,6 +19,18 @@ export interface RegistryRecord {
   accessTokenLifespanSeconds: number;
   /** @default 8_640_000 (100 days) */
   refreshTokenLifespanSeconds: number;
+  /**
+   * The "OAuth Application User" that client_credentials tokens act as. Unset: the grant is refused
+   * even where the property enables it.
+   */
+  applicationUser?: string;
+  /**
+   * The certificate (or public key) PEM of the JWT verifier map: set, the jwt-bearer grant accepts
+   * assertions signed by its private key.
+   */
+  jwtCertificatePem?: string;
+  /** The audience the JWT provider expects. @default the client id */
+  jwtAudience?: string;
 }
 
 /** A local `sys_user` account. Mutable: tests lock or deactivate it. */
@@ -115,6 +127,10 @@ export interface InstanceSettings {
   hibernation: HibernationMode | null;
   /** Rows in sys_user. @default 3 */
   tableRows: number;
+  /** `glide.oauth.inbound.client.credential.grant_type.enabled` (Washington DC and later). @default false */
+  clientCredentialsEnabled: boolean;
+  /** How far the instance's clock runs ahead of ours, for expired-assertion tests. @default 0 */
+  clockSkewSeconds: number;
 }
 
 /** An issued token as the instance stores it (a snapshot; changing it changes nothing). */

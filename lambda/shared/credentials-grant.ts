@@ -1,0 +1,94 @@
+import { ASSERTION_LIFETIME_SECONDS, signAssertion } from './jwt-assertion';
+import { type CredentialsSecret, refreshTokenExpiresAt } from './secrets/credentials-secret';
+import type { TokenGrant } from './servicenow/servicenow-client';
+import { fingerprint, type StatePatch } from './state/instance-state';
+
+/** The grant that gets a new access token from these credentials. */
+export function tokenGrantFor(credentials: CredentialsSecret, now: number): TokenGrant {
+  const { clientId, clientSecret } = credentials;
+  switch (credentials.grant) {
+    case 'password':
+      return { grantType: 'refresh_token', clientId, clientSecret, refreshToken: credentials.refreshToken };
+    case 'client_credentials':
+      return { grantType: 'client_credentials', clientId, clientSecret };
+    case 'jwt_bearer':
+      return {
+        grantType: 'jwt-bearer',
+        clientId,
+        clientSecret,
+        assertion: signAssertion({
+          clientId,
+          username: credentials.username,
+          privateKeyPem: credentials.privateKeyPem,
+          keyId: credentials.keyId,
+          now,
+        }),
+      };
+  }
+}
+
+/** The non-secret facts about the credentials that the state table mirrors for the other functions. */
+export function credentialsMirror(credentials: CredentialsSecret): StatePatch {
+  const none = {
+    refreshTokenIssuedAt: null,
+    refreshTokenLifespanSeconds: null,
+    refreshTokenFingerprint: null,
+    certificateExpiresAt: null,
+  };
+  switch (credentials.grant) {
+    case 'password':
+      return {
+        ...none,
+        grant: 'password',
+        refreshTokenIssuedAt: Date.parse(credentials.refreshTokenIssuedAt),
+        refreshTokenLifespanSeconds: credentials.refreshTokenLifespanSeconds,
+        refreshTokenFingerprint: fingerprint(credentials.refreshToken),
+      };
+    case 'client_credentials':
+      return { ...none, grant: 'client_credentials' };
+    case 'jwt_bearer':
+      return {
+        ...none,
+        grant: 'jwt_bearer',
+        certificateExpiresAt: Date.parse(credentials.certificateExpiresAt),
+      };
+  }
+}
+
+export type Rejection = {
+  readonly outcome: 'refresh-token-expired' | 'refresh-token-rejected' | 'grant-rejected';
+  readonly detail: string;
+};
+
+/**
+ * ServiceNow's token endpoint answers every failure with the same 401; what it most likely means,
+ * and what to do, depends on the grant and on what we recorded.
+ */
+export function explainRejection(credentials: CredentialsSecret, now: number, instance: string): Rejection {
+  switch (credentials.grant) {
+    case 'password': {
+      const expiresAt = refreshTokenExpiresAt(credentials) ?? now;
+      if (now >= expiresAt) {
+        return {
+          outcome: 'refresh-token-expired',
+          detail: `the refresh token expired on ${new Date(expiresAt).toISOString()}: run "snow-token renew ${instance}"`,
+        };
+      }
+      return {
+        outcome: 'refresh-token-rejected',
+        detail: `ServiceNow refused a refresh token that should be valid until ${new Date(expiresAt).toISOString()}: it was revoked, or the client secret changed. Run "snow-token renew ${instance}"`,
+      };
+    }
+    case 'client_credentials':
+      return {
+        outcome: 'grant-rejected',
+        detail:
+          'ServiceNow refused the client credentials grant: the client secret changed, the grant is switched off (glide.oauth.inbound.client.credential.grant_type.enabled), or the registry record has no OAuth Application User (or that user is locked or inactive)',
+      };
+    case 'jwt_bearer':
+      return {
+        outcome: 'grant-rejected',
+        detail: `ServiceNow refused the JWT bearer grant: the certificate is not (or no longer) in the registry's JWT verifier map, the key changed, the JWT provider expects another audience (ours is the client id), the client secret changed, the user ${credentials.username} is locked or inactive, or the instance's clock is far from ours (assertions live ${ASSERTION_LIFETIME_SECONDS / 60} minutes)`,
+      };
+  }
+}
