@@ -127,7 +127,9 @@ async function refreshLeased(
   }
   let credentials = parsed.value;
 
-  const outcome = await requestWithRetries(deps, instance, tokenGrantFor(credentials, clock.now()));
+  // Retries within the run are for blips; once failures span runs, one attempt per run is enough.
+  const attempts = (state.consecutiveFailures ?? 0) >= 2 ? 1 : MAX_ATTEMPTS;
+  const outcome = await requestWithRetries(deps, instance, tokenGrantFor(credentials, clock.now()), attempts);
   if (outcome.kind !== 'ok') {
     if (outcome.kind === 'rejected') {
       const rejection = explainRejection(credentials, clock.now(), instance.name);
@@ -251,6 +253,7 @@ async function requestWithRetries(
   deps: RefreshDeps,
   instance: InstanceConfig,
   grant: TokenGrant,
+  maxAttempts: number,
 ): Promise<Outcome<TokenGrantResult>> {
   const { clock, settings } = deps;
   const random = deps.random ?? Math.random;
@@ -258,7 +261,7 @@ async function requestWithRetries(
   const endpoint = deps.tokenEndpoint(instance);
   for (let attempt = 1; ; attempt++) {
     const outcome = await endpoint.requestToken(grant);
-    if (outcome.kind === 'ok' || !isTransient(outcome) || attempt >= MAX_ATTEMPTS) return outcome;
+    if (outcome.kind === 'ok' || !isTransient(outcome) || attempt >= maxAttempts) return outcome;
     const delay =
       outcome.kind === 'rate-limited' && outcome.retryAfterSeconds !== undefined
         ? outcome.retryAfterSeconds * 1000

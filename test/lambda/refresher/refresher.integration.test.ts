@@ -252,6 +252,30 @@ describe('refresher against the simulator and the local AWS emulator', () => {
     expect(fixture.sim.count({ path: '/oauth_token.do', grantType: 'refresh_token' })).toBe(2);
   });
 
+  it('makes one attempt per run, not three, once an outage spans runs', async () => {
+    fixture = await RefresherFixture.create();
+    await fixture.bootstrap();
+    fixture
+      .instance()
+      .sim.addFault({
+        fault: { kind: 'status', status: 503 },
+        path: '/oauth_token.do',
+        times: Number.POSITIVE_INFINITY,
+      });
+    fixture.clock.advance(31 * MINUTE);
+    const handler = fixture.handler();
+    const perRun: number[] = [];
+
+    for (let run = 0; run < 4; run++) {
+      const before = fixture.sim.count({ path: '/oauth_token.do' });
+      await handler(scheduled);
+      perRun.push(fixture.sim.count({ path: '/oauth_token.do' }) - before);
+      fixture.clock.advance(MINUTE);
+    }
+
+    expect(perRun).toEqual([3, 3, 1, 1]);
+  });
+
   it('does not retry a rejected grant within the run, and waits before the next automatic try', async () => {
     fixture = await RefresherFixture.create();
     await fixture.bootstrap();
