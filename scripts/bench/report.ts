@@ -16,7 +16,7 @@ export interface Machine {
   readonly node: string;
 }
 
-/** The markdown table `npm run bench` prints and docs/benchmark.md carries. */
+/** The markdown table `npm run bench` prints and the README carries. */
 export function formatBenchTable(rows: readonly BenchRow[], date: string, machine: Machine): string {
   const cell = (text: string) => text.replaceAll('|', '\\|');
   const verdict = (row: BenchRow) => (row.met === undefined ? '' : row.met ? 'met' : '**missed**');

@@ -6,9 +6,10 @@ import { accessTokenSecretSchema } from '../../lambda/shared/secrets/access-toke
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const doc = readFileSync(join(ROOT, 'docs', 'token-client.md'), 'utf8');
+const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
 
-function codeBlocks(language: string): string[] {
-  return [...doc.matchAll(new RegExp(`\`\`\`${language}\\n([\\s\\S]*?)\`\`\`\\n`, 'g'))].map(
+function codeBlocks(language: string, text = doc): string[] {
+  return [...text.matchAll(new RegExp(`\`\`\`${language}\\n([\\s\\S]*?)\`\`\`\\n`, 'g'))].map(
     (m) => m[1] ?? '',
   );
 }
@@ -18,6 +19,7 @@ describe('the token client documentation', () => {
     const example = readFileSync(join(ROOT, 'examples', 'sync-job.ts'), 'utf8');
 
     expect(codeBlocks('ts')).toContain(example);
+    expect(codeBlocks('ts', readme)).toContain(example);
   });
 
   it('documents the secret with the fields and constants the refresher writes', () => {
