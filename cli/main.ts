@@ -17,7 +17,7 @@ import { systemClock } from '../lambda/shared/clock';
 import type { InstanceConfig } from '../lambda/shared/instance-config';
 import { LambdaRefreshRequester, type RefreshRequester } from '../lambda/shared/refresh-requester';
 import { SecretStore } from '../lambda/shared/secrets/secret-store';
-import { createServiceNowAgent, ServiceNowClient } from '../lambda/shared/servicenow/servicenow-client';
+import { createServiceNowAgent, serviceNowClients } from '../lambda/shared/servicenow/servicenow-client';
 import { StateStore } from '../lambda/shared/state/state-store';
 import { type CliContext, doctor, keylessGrant, passwordGrant, refresh, status, testAlert } from './commands';
 import { type Deployment, findInstance, resolveDeployment } from './deployment';
@@ -294,15 +294,7 @@ function buildContext(
     settings: DEFAULT_ALERT_SETTINGS,
   });
   const agent = createServiceNowAgent();
-  const clients = new Map<string, ServiceNowClient>();
-  const serviceNow = (instance: { name: string; url: string }) => {
-    let client = clients.get(instance.name);
-    if (!client) {
-      client = new ServiceNowClient(instance.url, { dispatcher: agent, clock });
-      clients.set(instance.name, client);
-    }
-    return client;
-  };
+  const serviceNow = serviceNowClients(agent, clock);
   let refresher: RefreshRequester = new LambdaRefreshRequester(
     new LambdaClient(clientConfig),
     deployment.refresherFunctionName,

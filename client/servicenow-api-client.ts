@@ -1,9 +1,12 @@
-import { type Dispatcher, request } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
-import { classifyResponse } from '../lambda/shared/servicenow/classify-response';
 import { parseInstanceUrl } from '../lambda/shared/servicenow/instance-url';
 import type { Outcome } from '../lambda/shared/servicenow/outcome';
-import { DEFAULT_HTTP_LIMITS, type HttpLimits } from '../lambda/shared/servicenow/servicenow-client';
+import {
+  DEFAULT_HTTP_LIMITS,
+  type HttpLimits,
+  sendToInstance,
+} from '../lambda/shared/servicenow/servicenow-client';
 import type { AccessToken, GetTokenOptions, TokenClient } from './token-client';
 
 export type ApiMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -63,21 +66,11 @@ export class ServiceNowApiClient {
     return this.request(path, { schema });
   }
 
-  private async send<T>(token: AccessToken, path: string, options: ApiRequest<T>): Promise<Outcome<T>> {
-    const origin = parseInstanceUrl(token.instanceUrl);
-    const url = new URL(path, origin);
-    if (url.origin !== origin.origin || !path.startsWith('/')) {
-      throw new Error(
-        `path "${path}" leaves the instance ${origin.origin}; use a path such as /api/now/table/incident`,
-      );
-    }
-    const controller = new AbortController();
-    const timer = setTimeout(
-      () => controller.abort(new Error('overall timeout')),
-      this.limits.overallTimeoutMs,
-    );
-    try {
-      const response = await request(url, {
+  private send<T>(token: AccessToken, path: string, options: ApiRequest<T>): Promise<Outcome<T>> {
+    return sendToInstance(
+      parseInstanceUrl(token.instanceUrl),
+      path,
+      {
         method: options.method ?? 'GET',
         headers: {
           'user-agent': 'servicenow-token-refresher/client',
@@ -86,62 +79,11 @@ export class ServiceNowApiClient {
           ...(options.body !== undefined && { 'content-type': 'application/json' }),
         },
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        dispatcher: this.deps.dispatcher,
-        signal: controller.signal,
-      });
-      const body = await readAtMost(response.body, this.limits.maxResponseBytes);
-      return classifyResponse(
-        {
-          status: response.statusCode,
-          headers: response.headers,
-          body,
-          maxBytes: this.limits.maxResponseBytes,
-        },
-        'api',
-        options.schema,
-      );
-    } catch (error) {
-      return failureOutcome(error, controller.signal.aborted);
-    } finally {
-      clearTimeout(timer);
-    }
+      },
+      'api',
+      options.schema,
+      this.deps.dispatcher,
+      this.limits,
+    );
   }
-}
-
-/**
- * The body as text, or undefined (and the connection dropped) once it passes `maxBytes`. The same
- * as the refresher's private reader; to be shared once servicenow-client.ts exports its sender.
- */
-async function readAtMost(
-  body: Dispatcher.ResponseData['body'],
-  maxBytes: number,
-): Promise<string | undefined> {
-  const parts: Buffer[] = [];
-  let total = 0;
-  for await (const part of body) {
-    total += (part as Buffer).length;
-    if (total > maxBytes) {
-      body.destroy();
-      return undefined;
-    }
-    parts.push(part as Buffer);
-  }
-  return Buffer.concat(parts).toString('utf8');
-}
-
-const TIMEOUT_PHASES: Record<string, 'connect' | 'headers' | 'body'> = {
-  UND_ERR_CONNECT_TIMEOUT: 'connect',
-  UND_ERR_HEADERS_TIMEOUT: 'headers',
-  UND_ERR_BODY_TIMEOUT: 'body',
-};
-
-function failureOutcome(error: unknown, aborted: boolean): Outcome<never> {
-  if (aborted) return { kind: 'timeout', phase: 'overall' };
-  const e = error as { code?: unknown; cause?: { code?: unknown }; name?: unknown; message?: unknown };
-  const code =
-    [e?.code, e?.cause?.code, e?.name].find((value): value is string => typeof value === 'string') ??
-    'UNKNOWN';
-  const phase = TIMEOUT_PHASES[code];
-  if (phase) return { kind: 'timeout', phase };
-  return { kind: 'network-error', code, detail: String(e?.message ?? error).slice(0, 200) };
 }

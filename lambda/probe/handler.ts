@@ -6,12 +6,11 @@ import { z } from 'zod';
 import { alertingEnvironmentSchema, createAlerting } from '../shared/alerting-environment';
 import { systemClock } from '../shared/clock';
 import { loadInstances, parseEnvironment } from '../shared/environment';
-import type { InstanceConfig } from '../shared/instance-config';
 import { createLogger } from '../shared/logger';
 import { createInstanceMetrics } from '../shared/metrics';
 import { LambdaRefreshRequester } from '../shared/refresh-requester';
 import { SecretStore } from '../shared/secrets/secret-store';
-import { createServiceNowAgent, ServiceNowClient } from '../shared/servicenow/servicenow-client';
+import { createServiceNowAgent, serviceNowClients } from '../shared/servicenow/servicenow-client';
 import { StateStore } from '../shared/state/state-store';
 import { Prober } from './prober';
 
@@ -28,7 +27,6 @@ const logger = createLogger('servicenow-token-refresher');
 const dynamo = new DynamoDBClient({});
 const alerting = createAlerting(env, { dynamo, clock: systemClock, logger });
 const agent = createServiceNowAgent();
-const clients = new Map<string, ServiceNowClient>();
 const prober = new Prober(
   {
     clock: systemClock,
@@ -39,14 +37,7 @@ const prober = new Prober(
     alerts: alerting.alerts,
     metrics: createInstanceMetrics(),
     refresher: new LambdaRefreshRequester(new LambdaClient({}), env.REFRESHER_FUNCTION_NAME),
-    client: (instance: InstanceConfig) => {
-      let client = clients.get(instance.name);
-      if (!client) {
-        client = new ServiceNowClient(instance.url, { dispatcher: agent, clock: systemClock });
-        clients.set(instance.name, client);
-      }
-      return client;
-    },
+    client: serviceNowClients(agent, systemClock),
     graceMs: alerting.graceMs,
   },
   instances,

@@ -6,11 +6,10 @@ import { z } from 'zod';
 import { alertingEnvironmentSchema, createAlerting } from '../shared/alerting-environment';
 import { systemClock } from '../shared/clock';
 import { loadInstances, parseEnvironment } from '../shared/environment';
-import type { InstanceConfig } from '../shared/instance-config';
 import { createLogger } from '../shared/logger';
 import { createInstanceMetrics } from '../shared/metrics';
 import { SecretStore } from '../shared/secrets/secret-store';
-import { createServiceNowAgent, ServiceNowClient } from '../shared/servicenow/servicenow-client';
+import { createServiceNowAgent, serviceNowClients } from '../shared/servicenow/servicenow-client';
 import { StateStore } from '../shared/state/state-store';
 import { createRefreshHandler } from './refresh-handler';
 import { DEFAULT_REFRESH_SETTINGS } from './refresh-policy';
@@ -29,7 +28,6 @@ const instances = loadInstances(process.env, 'The refresher function');
 // Created once per execution environment and reused by every invocation.
 const logger = createLogger('servicenow-token-refresher');
 const agent = createServiceNowAgent();
-const clients = new Map<string, ServiceNowClient>();
 const dynamo = new DynamoDBClient({});
 const alerting = createAlerting(env, { dynamo, clock: systemClock, logger });
 const refresh = createRefreshHandler(
@@ -38,14 +36,7 @@ const refresh = createRefreshHandler(
     logger,
     secrets: new SecretStore(new SecretsManagerClient({})),
     state: new StateStore(dynamo, env.STATE_TABLE_NAME),
-    tokenEndpoint: (instance: InstanceConfig) => {
-      let client = clients.get(instance.name);
-      if (!client) {
-        client = new ServiceNowClient(instance.url, { dispatcher: agent, clock: systemClock });
-        clients.set(instance.name, client);
-      }
-      return client;
-    },
+    tokenEndpoint: serviceNowClients(agent, systemClock),
     settings: {
       ...DEFAULT_REFRESH_SETTINGS,
       scheduleIntervalMs: env.SCHEDULE_INTERVAL_SECONDS * 1000,

@@ -20,6 +20,7 @@ import {
   createServiceNowAgent,
   type HttpLimits,
   ServiceNowClient,
+  serviceNowClients,
 } from '../../lambda/shared/servicenow/servicenow-client';
 import type { InstanceState } from '../../lambda/shared/state/instance-state';
 import { StateStore } from '../../lambda/shared/state/state-store';
@@ -132,20 +133,12 @@ export class RefresherFixture {
 
   /** Dependencies as one execution environment of the refresher would hold them. */
   deps(overrides: Partial<RefreshDeps> = {}): RefreshDeps {
-    const clients = new Map<string, ServiceNowClient>();
     return {
       clock: this.clock,
       logger: new Logger({ serviceName: 'servicenow-token-refresher', logLevel: 'DEBUG' }),
       secrets: this.secrets,
       state: this.state,
-      tokenEndpoint: (instance) => {
-        let client = clients.get(instance.name);
-        if (!client) {
-          client = new ServiceNowClient(instance.url, { dispatcher: this.agent, clock: this.clock });
-          clients.set(instance.name, client);
-        }
-        return client;
-      },
+      tokenEndpoint: serviceNowClients(this.agent, this.clock),
       settings: this.settings,
       owner: `refresher/env-${++this.handlers}`,
       ...overrides,

@@ -180,51 +180,76 @@ export class ServiceNowClient {
     };
   }
 
-  private async send<T>(
+  private send<T>(
     path: string,
     options: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string },
     endpoint: Endpoint,
     schema: z.ZodType<T>,
   ): Promise<Outcome<T>> {
-    const url = new URL(path, this.origin);
-    if (url.origin !== this.origin.origin) {
-      throw new Error(
-        `path "${path}" leaves the instance ${this.origin.origin}; use a path such as /api/now/...`,
-      );
-    }
-    const controller = new AbortController();
-    const timer = setTimeout(
-      () => controller.abort(new Error('overall timeout')),
-      this.limits.overallTimeoutMs,
-    );
-    try {
-      const response = await request(url, {
-        method: options.method,
-        headers: { 'user-agent': 'servicenow-token-refresher', ...options.headers },
-        body: options.body,
-        dispatcher: this.deps.dispatcher,
-        signal: controller.signal,
-      });
-      const body = await readCapped(response.body, this.limits.maxResponseBytes);
-      const raw: RawResponse = {
-        status: response.statusCode,
-        headers: response.headers,
-        body,
-        maxBytes: this.limits.maxResponseBytes,
-      };
-      return classifyResponse(raw, endpoint, schema);
-    } catch (error) {
-      if (controller.signal.aborted) return { kind: 'timeout', phase: 'overall' };
-      const code = errorCode(error);
-      if (code === 'UND_ERR_CONNECT_TIMEOUT') return { kind: 'timeout', phase: 'connect' };
-      if (code === 'UND_ERR_HEADERS_TIMEOUT') return { kind: 'timeout', phase: 'headers' };
-      if (code === 'UND_ERR_BODY_TIMEOUT') return { kind: 'timeout', phase: 'body' };
-      const message = error instanceof Error ? error.message : String(error);
-      return { kind: 'network-error', code, detail: message.slice(0, 200) };
-    } finally {
-      clearTimeout(timer);
-    }
+    return sendToInstance(this.origin, path, options, endpoint, schema, this.deps.dispatcher, this.limits);
   }
+}
+
+/**
+ * One request to an instance, ending in an outcome: the path must stay on the instance's origin,
+ * redirects are not followed, the answer is size-capped and classified, and every timeout and
+ * network error is mapped. Shared by the refresher's client and the sync jobs' API client.
+ */
+export async function sendToInstance<T>(
+  origin: URL,
+  path: string,
+  options: { readonly method: string; readonly headers: Record<string, string>; readonly body?: string },
+  endpoint: Endpoint,
+  schema: z.ZodType<T>,
+  dispatcher: Dispatcher,
+  limits: HttpLimits,
+): Promise<Outcome<T>> {
+  const url = new URL(path, origin);
+  if (url.origin !== origin.origin || !path.startsWith('/')) {
+    throw new Error(`path "${path}" leaves the instance ${origin.origin}; use a path such as /api/now/...`);
+  }
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error('overall timeout')), limits.overallTimeoutMs);
+  try {
+    const response = await request(url, {
+      method: options.method as 'GET',
+      headers: { 'user-agent': 'servicenow-token-refresher', ...options.headers },
+      body: options.body,
+      dispatcher,
+      signal: controller.signal,
+    });
+    const body = await readCapped(response.body, limits.maxResponseBytes);
+    const raw: RawResponse = {
+      status: response.statusCode,
+      headers: response.headers,
+      body,
+      maxBytes: limits.maxResponseBytes,
+    };
+    return classifyResponse(raw, endpoint, schema);
+  } catch (error) {
+    if (controller.signal.aborted) return { kind: 'timeout', phase: 'overall' };
+    const code = errorCode(error);
+    if (code === 'UND_ERR_CONNECT_TIMEOUT') return { kind: 'timeout', phase: 'connect' };
+    if (code === 'UND_ERR_HEADERS_TIMEOUT') return { kind: 'timeout', phase: 'headers' };
+    if (code === 'UND_ERR_BODY_TIMEOUT') return { kind: 'timeout', phase: 'body' };
+    const message = error instanceof Error ? error.message : String(error);
+    return { kind: 'network-error', code, detail: message.slice(0, 200) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** One client per instance over a shared agent: what every execution environment holds. */
+export function serviceNowClients(dispatcher: Dispatcher, clock: Clock, limits: Partial<HttpLimits> = {}) {
+  const clients = new Map<string, ServiceNowClient>();
+  return (instance: { readonly name: string; readonly url: string }): ServiceNowClient => {
+    let client = clients.get(instance.name);
+    if (!client) {
+      client = new ServiceNowClient(instance.url, { dispatcher, clock }, limits);
+      clients.set(instance.name, client);
+    }
+    return client;
+  };
 }
 
 /** Reads at most `maxBytes`; past that, stops reading, drops the connection and returns undefined. */
