@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertingHarness } from '../support/alerting-harness';
 import { localAwsConfig } from '../support/local-aws/aws-env';
@@ -343,5 +344,73 @@ describe('snow-token, run as a subprocess against the simulator and the local AW
 
     expect(dump.length).toBeGreaterThan(1000);
     expect(everything).not.toContain(acme().password);
+  });
+});
+
+describe('snow-token finds a deployment from the config file and the stack outputs', () => {
+  it('reads the config cdk.json names and the outputs of the deployed stack', async () => {
+    const stackName = `SnowTokenCli${Date.now()}`;
+    const repo = mkdtempSync(join(tmpdir(), 'snow-token-repo-'));
+    writeFileSync(
+      join(repo, 'cdk.json'),
+      JSON.stringify({ app: 'true', context: { config: 'config/mine.json' } }),
+    );
+    mkdirSync(join(repo, 'config'));
+    writeFileSync(
+      join(repo, 'config', 'mine.json'),
+      JSON.stringify({ stackName, instances: [{ name: 'acme', url: 'https://acme.service-now.com' }] }),
+    );
+    const cloudFormation = new CloudFormationClient(localAwsConfig());
+    await cloudFormation.send(
+      new CreateStackCommand({
+        StackName: stackName,
+        TemplateBody: JSON.stringify({
+          Resources: { Topic: { Type: 'AWS::SNS::Topic' } },
+          Outputs: {
+            StateTableName: { Value: fixture.aws.tableName },
+            AlertTopicArn: { Value: { Ref: 'Topic' } },
+            RefresherFunctionName: { Value: 'refresher' },
+          },
+        }),
+      }),
+    );
+
+    const run = await new Promise<Run>((resolve) => {
+      const child = spawn(process.execPath, [BIN, 'status', '--json'], {
+        cwd: join(repo, 'config'),
+        env: awsEnv(),
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual([expect.objectContaining({ instance: 'acme' })]);
+  });
+
+  it('says how to deploy when the stack is not there', async () => {
+    const repo = mkdtempSync(join(tmpdir(), 'snow-token-repo-'));
+    writeFileSync(
+      join(repo, 'mine.json'),
+      JSON.stringify({
+        stackName: 'NotDeployedHere',
+        instances: [{ name: 'acme', url: 'https://acme.service-now.com' }],
+      }),
+    );
+
+    const run = await cli(['status', '--config', join(repo, 'mine.json')]);
+
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(
+      /The stack NotDeployedHere is not deployed in this account and region\. Deploy it with "npx cdk deploy"/,
+    );
   });
 });
