@@ -80,17 +80,3 @@ export class ServiceNowSimulator {
     await Promise.all([...this.instances.values()].map((instance) => instance.close()));
   }
 }
-
-export type {
-  EarlyRefreshMode,
-  Fault,
-  FaultRule,
-  HibernationMode,
-  InstanceSettings,
-  LogFilter,
-  LoggedRequest,
-  RegistryRecord,
-  SimInstance,
-  SimUser,
-  TokenRecord,
-} from './types';
