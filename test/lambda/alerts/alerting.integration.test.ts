@@ -125,6 +125,38 @@ describe('alerts over the simulator and the local AWS emulator', () => {
     expect((await alerting.events()).map((e) => e.detailType)).toContain('Token Refreshed');
   });
 
+  it('emits per-instance metrics in the embedded metric format', async () => {
+    const alerting = await setUp();
+    fixture.clock.advance(31 * MINUTE);
+
+    await alerting.refreshHandler()({ source: 'aws.events' });
+    await alerting.prober(alerting.refreshHandler()).run();
+
+    const metrics = fixture.logs
+      .records()
+      .filter((r) => typeof r._aws === 'object')
+      .map(
+        (r) =>
+          r as Record<string, unknown> & {
+            _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][] }[] };
+          },
+      );
+    const names = metrics.flatMap((m) => Object.keys(m).filter((k) => /^[A-Z]/.test(k)));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'RefreshSuccess',
+        'RefreshFailure',
+        'AccessTokenSecondsRemaining',
+        'RefreshTokenDaysRemaining',
+        'ProbeSuccess',
+        'ProbeLatency',
+      ]),
+    );
+    expect(metrics.every((m) => m.instance === 'acme')).toBe(true);
+    expect(metrics[0]?._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'ServiceNowTokenRefresher' });
+    expect(metrics[0]?._aws.CloudWatchMetrics[0]?.Dimensions[0]).toContain('instance');
+  });
+
   it('flags an access token lifespan too short for the schedule', async () => {
     const alerting = await setUp({ registry: { accessTokenLifespanSeconds: 600 } });
 
