@@ -57,6 +57,15 @@ export interface InstanceResult {
 }
 
 const MAX_ATTEMPTS = 3;
+
+/**
+ * Worth another try soon. An unusable answer from the token endpoint (a cut or oversized body, JSON
+ * without a token) is as often a proxy's or the network's blip as a lasting fault: backing off for
+ * the 15 minutes of a refused grant let the stored token lapse (found by the 120-day chaos run).
+ */
+function retryable(outcome: FailedOutcome): boolean {
+  return isTransient(outcome) || outcome.kind === 'malformed';
+}
 /** Stop writing this long before the lease ends, so a slow run never overlaps the next writer. */
 const LEASE_SAFETY_MS = 5_000;
 
@@ -142,7 +151,7 @@ async function refreshLeased(
       commit,
       outcome.kind,
       describeOutcome(outcome),
-      isTransient(outcome),
+      retryable(outcome),
       credentials,
     );
   }
@@ -261,7 +270,7 @@ async function requestWithRetries(
   const endpoint = deps.tokenEndpoint(instance);
   for (let attempt = 1; ; attempt++) {
     const outcome = await endpoint.requestToken(grant);
-    if (outcome.kind === 'ok' || !isTransient(outcome) || attempt >= maxAttempts) return outcome;
+    if (outcome.kind === 'ok' || !retryable(outcome) || attempt >= maxAttempts) return outcome;
     const delay =
       outcome.kind === 'rate-limited' && outcome.retryAfterSeconds !== undefined
         ? outcome.retryAfterSeconds * 1000

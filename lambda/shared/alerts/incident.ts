@@ -30,6 +30,8 @@ export interface Incident {
   /** pending: seen, but within its grace period; nobody has been told. */
   readonly status: 'pending' | 'open' | 'closed';
   readonly firstSeenAt?: number;
+  /** While pending: the latest sighting. A pending condition not seen for a grace period is a new one. */
+  readonly lastSeenAt?: number;
   readonly openedAt?: number;
   readonly closedAt?: number;
   readonly lastNotifiedAt?: number;
@@ -59,6 +61,7 @@ export interface Transition {
   readonly status: Incident['status'];
   readonly notice?: Notice;
   readonly firstSeenAt?: number;
+  readonly lastSeenAt?: number;
   readonly openedAt?: number;
   readonly closedAt?: number;
   readonly lastNotifiedAt?: number;
@@ -84,7 +87,11 @@ export function transition(
     return undefined;
   }
   const fields = { reason: seen.reason, severity: seen.severity, level: seen.level };
-  if (status === 'closed') {
+  // A pending condition nobody has seen for a whole grace period was a blip that no one closed
+  // (its observer moved on): this sighting starts a new one, rather than opening on old evidence.
+  const stale =
+    status === 'pending' && now - (incident?.lastSeenAt ?? incident?.firstSeenAt ?? now) > seen.graceMs;
+  if (status === 'closed' || stale) {
     if (seen.graceMs <= 0) {
       return {
         status: 'open',
@@ -95,7 +102,7 @@ export function transition(
         ...fields,
       };
     }
-    return { status: 'pending', firstSeenAt: now, ...fields };
+    return { status: 'pending', firstSeenAt: now, lastSeenAt: now, ...fields };
   }
   if (status === 'pending') {
     const since = incident?.firstSeenAt ?? now;
@@ -109,7 +116,7 @@ export function transition(
         ...fields,
       };
     }
-    return undefined;
+    return { status: 'pending', lastSeenAt: now, ...fields };
   }
   // Open.
   if (seen.level !== undefined && incident?.level !== undefined && seen.level < incident.level) {

@@ -252,6 +252,20 @@ describe('refresher against the simulator and the local AWS emulator', () => {
     expect(fixture.sim.count({ path: '/oauth_token.do', grantType: 'refresh_token' })).toBe(2);
   });
 
+  it('retries an unusable answer within the run instead of backing off for 15 minutes', async () => {
+    fixture = await RefresherFixture.create();
+    await fixture.bootstrap();
+    fixture
+      .instance()
+      .sim.addFault({ fault: { kind: 'huge-body', bytes: 200_000 }, path: '/oauth_token.do', times: 1 });
+    fixture.clock.advance(31 * MINUTE);
+
+    const response = await fixture.handler()(force());
+
+    expect(response.results[0]?.outcome).toBe('refreshed');
+    expect((await fixture.instanceState())?.nextAttemptAt).toBeUndefined();
+  });
+
   it('makes one attempt per run, not three, once an outage spans runs', async () => {
     fixture = await RefresherFixture.create();
     await fixture.bootstrap();

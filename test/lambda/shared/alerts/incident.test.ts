@@ -76,3 +76,32 @@ describe('transition', () => {
     expect(transition(incident({ status: 'closed' }), { active: false }, now, DAY)).toBeUndefined();
   });
 });
+
+describe('a pending condition', () => {
+  const blip: Observation = {
+    active: true,
+    reason: 'server-error',
+    severity: 'warning',
+    graceMs: 15 * MINUTE,
+    remind: true,
+  };
+
+  it('records each sighting without telling anyone', () => {
+    const pending = incident({
+      status: 'pending',
+      firstSeenAt: now - 5 * MINUTE,
+      lastSeenAt: now - 5 * MINUTE,
+    });
+    expect(transition(pending, blip, now, DAY)).toMatchObject({ status: 'pending', lastSeenAt: now });
+    expect(transition(pending, blip, now, DAY)?.notice).toBeUndefined();
+  });
+
+  it('starts over when it has not been seen for a whole grace period, instead of opening on old evidence', () => {
+    const forgotten = incident({ status: 'pending', firstSeenAt: now - DAY, lastSeenAt: now - DAY });
+    expect(transition(forgotten, blip, now, DAY)).toMatchObject({
+      status: 'pending',
+      firstSeenAt: now,
+      lastSeenAt: now,
+    });
+  });
+});
