@@ -57,6 +57,9 @@ export type Observation =
     }
   | { readonly active: false };
 
+/** Observers of an ongoing condition see it at least this often (the probe runs every 5 minutes). */
+export const STALE_PENDING_MS = 30 * 60_000;
+
 export interface Transition {
   readonly status: Incident['status'];
   readonly notice?: Notice;
@@ -87,10 +90,13 @@ export function transition(
     return undefined;
   }
   const fields = { reason: seen.reason, severity: seen.severity, level: seen.level };
-  // A pending condition nobody has seen for a whole grace period was a blip that no one closed
-  // (its observer moved on): this sighting starts a new one, rather than opening on old evidence.
+  // A pending condition nobody has seen for a long while was a blip that no one closed (its
+  // observer moved on): this sighting starts a new one, rather than opening on old evidence. "A
+  // long while" is the grace period, and never less than STALE_PENDING_MS: observers with a short,
+  // urgent grace (the refresher, when a token lapses) must not restart what the probe saw a minute ago.
   const stale =
-    status === 'pending' && now - (incident?.lastSeenAt ?? incident?.firstSeenAt ?? now) > seen.graceMs;
+    status === 'pending' &&
+    now - (incident?.lastSeenAt ?? incident?.firstSeenAt ?? now) > Math.max(seen.graceMs, STALE_PENDING_MS);
   if (status === 'closed' || stale) {
     if (seen.graceMs <= 0) {
       return {

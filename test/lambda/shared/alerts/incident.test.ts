@@ -96,7 +96,21 @@ describe('a pending condition', () => {
     expect(transition(pending, blip, now, DAY)?.notice).toBeUndefined();
   });
 
-  it('starts over when it has not been seen for a whole grace period, instead of opening on old evidence', () => {
+  it('keeps its start when an observer with a short, urgent grace sees it a minute later', () => {
+    const pending = incident({
+      status: 'pending',
+      firstSeenAt: now - 2 * MINUTE,
+      lastSeenAt: now - 2 * MINUTE,
+    });
+    const urgent: Observation = { ...blip, graceMs: MINUTE };
+    expect(transition(pending, urgent, now, DAY)).toMatchObject({
+      status: 'open',
+      notice: 'opened',
+      firstSeenAt: now - 2 * MINUTE,
+    });
+  });
+
+  it('starts over when it has not been seen for a long while, instead of opening on old evidence', () => {
     const forgotten = incident({ status: 'pending', firstSeenAt: now - DAY, lastSeenAt: now - DAY });
     expect(transition(forgotten, blip, now, DAY)).toMatchObject({
       status: 'pending',
