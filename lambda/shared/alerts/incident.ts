@@ -60,18 +60,21 @@ export type Observation =
 /** Observers of an ongoing condition see it at least this often (the probe runs every 5 minutes). */
 export const STALE_PENDING_MS = 30 * 60_000;
 
-export interface Transition {
-  readonly status: Incident['status'];
-  readonly notice?: Notice;
-  readonly firstSeenAt?: number;
-  readonly lastSeenAt?: number;
-  readonly openedAt?: number;
-  readonly closedAt?: number;
-  readonly lastNotifiedAt?: number;
-  readonly level?: number;
-  readonly reason?: string;
-  readonly severity?: Severity;
-}
+/** What a transition records: the incident's own fields, so the two cannot drift apart. */
+export type Transition = Pick<Incident, 'status'> &
+  Partial<
+    Pick<
+      Incident,
+      | 'firstSeenAt'
+      | 'lastSeenAt'
+      | 'openedAt'
+      | 'closedAt'
+      | 'lastNotifiedAt'
+      | 'level'
+      | 'reason'
+      | 'severity'
+    >
+  > & { readonly notice?: Notice };
 
 /**
  * The pure rule: given what is recorded and what is seen now, what to record and whom to tell.
