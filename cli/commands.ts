@@ -5,6 +5,7 @@ import type { IncidentStore } from '../lambda/shared/alerts/incident-store';
 import { formatDuration, formatTime } from '../lambda/shared/alerts/messages';
 import type { Notifier } from '../lambda/shared/alerts/notifier';
 import type { Clock } from '../lambda/shared/clock';
+import type { ConsumerTokenStore } from '../lambda/shared/consumers/consumer-tokens';
 import { explainRejection, tokenGrantFor } from '../lambda/shared/credentials-grant';
 import type { InstanceConfig } from '../lambda/shared/instance-config';
 import { bootstrapWithCredentials, bootstrapWithPassword } from '../lambda/shared/password-bootstrap';
@@ -22,6 +23,7 @@ import type { InstanceState } from '../lambda/shared/state/instance-state';
 import type { StateStore } from '../lambda/shared/state/state-store';
 import type { Deployment } from './deployment';
 import { CliError, EXIT, type ExitCode } from './errors';
+import { consumerRows, printConsumerTable } from './handoff';
 import { generateSigningKey, readSigningKey, type SigningKey } from './jwt-key';
 import { paint, type Terminal, table } from './terminal';
 
@@ -43,6 +45,8 @@ export interface CliContext {
   readonly secrets: SecretStore;
   readonly state: StateStore;
   readonly incidents: IncidentStore;
+  /** Refresh tokens handed off to (or tracked for) other tools. */
+  readonly consumers: ConsumerTokenStore;
   readonly alerts: Alerts;
   readonly notifier: Notifier;
   readonly refresher: RefreshRequester;
@@ -195,9 +199,10 @@ function openIncidents(incidents: Map<string, Incident>, name: string): string[]
 
 export async function status(ctx: CliContext): Promise<ExitCode> {
   const names = ctx.deployment.instances.map((i) => i.name);
-  const [states, incidents] = await Promise.all([
+  const [states, incidents, consumerTokens] = await Promise.all([
     ctx.state.getMany(names),
     ctx.incidents.getMany(names, ALL_KINDS),
+    ctx.consumers.listMany(names),
   ]);
   const now = ctx.clock.now();
   const rows = ctx.deployment.instances.map((instance) => {
@@ -228,6 +233,10 @@ export async function status(ctx: CliContext): Promise<ExitCode> {
           lastRefresh: iso(r.lastRefresh),
           refreshTokenExpiresAt: iso(r.refreshTokenExpiresAt),
           lastProbe: iso(r.lastProbe),
+          consumerTokens: consumerRows(
+            consumerTokens.filter((c) => c.instance === r.instance),
+            now,
+          ).map((c) => ({ ...c, issuedAt: iso(c.issuedAt), expiresAt: iso(c.expiresAt) })),
         })),
         null,
         2,
@@ -266,6 +275,7 @@ export async function status(ctx: CliContext): Promise<ExitCode> {
       ]),
     ),
   );
+  printConsumerTable(ctx, consumerTokens, now);
   return EXIT.ok;
 }
 

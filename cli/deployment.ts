@@ -15,6 +15,8 @@ export interface Deployment {
   readonly refresherFunctionName: string;
   readonly refreshAheadSeconds: number;
   readonly scheduleIntervalSeconds: number;
+  /** Per instance, the configured refresh-token lifespan (days): the default for tokens handed to other tools. */
+  readonly refreshTokenLifespanDays?: Readonly<Record<string, number>>;
 }
 
 /** A deployment written out in full (for machines without the deployment repository, and for tests). */
@@ -26,6 +28,7 @@ const deploymentFileSchema = z.object({
   refresherFunctionName: z.string().min(1),
   refreshAheadSeconds: z.number().int().positive().default(300),
   scheduleIntervalSeconds: z.number().int().positive().default(60),
+  refreshTokenLifespanDays: z.record(z.string(), z.number().int().positive()).optional(),
 });
 
 /** The config file the CDK app uses: -c config=... in cdk.json's context, found from the current folder up. */
@@ -119,6 +122,9 @@ export async function resolveDeployment(
     refresherFunctionName: need('RefresherFunctionName'),
     refreshAheadSeconds: 300,
     scheduleIntervalSeconds: config.schedules.refreshMinutes * 60,
+    refreshTokenLifespanDays: Object.fromEntries(
+      config.instances.map((i) => [i.name, i.refreshTokenLifespanDays]),
+    ),
   };
 }
 

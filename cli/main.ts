@@ -14,6 +14,7 @@ import { Alerts, DEFAULT_ALERT_SETTINGS } from '../lambda/shared/alerts/alerts';
 import { IncidentStore } from '../lambda/shared/alerts/incident-store';
 import { Notifier } from '../lambda/shared/alerts/notifier';
 import { systemClock } from '../lambda/shared/clock';
+import { ConsumerTokenStore } from '../lambda/shared/consumers/consumer-tokens';
 import type { InstanceConfig } from '../lambda/shared/instance-config';
 import { LambdaRefreshRequester, type RefreshRequester } from '../lambda/shared/refresh-requester';
 import { SecretStore } from '../lambda/shared/secrets/secret-store';
@@ -22,6 +23,7 @@ import { StateStore } from '../lambda/shared/state/state-store';
 import { type CliContext, doctor, keylessGrant, passwordGrant, refresh, status, testAlert } from './commands';
 import { type Deployment, findInstance, resolveDeployment } from './deployment';
 import { CliError, EXIT, type ExitCode, explainAwsError } from './errors';
+import { handoff, track } from './handoff';
 import { processTerminal, type Terminal } from './terminal';
 
 const COMMON = `Options for every command:
@@ -44,6 +46,8 @@ Commands:
   refresh <instance>     ask the refresher for an immediate refresh and show the result
   doctor <instance>      checks that explain failures, each with its fix
   test-alert             send a test email through the alert topic
+  handoff <instance>     mint a refresh token for another tool (e.g. --to exalate), show it once, count it down
+  track <instance>       count down a refresh token another tool got elsewhere (e.g. from a curl password grant)
 
 Run "snow-token <command> --help" for a command's options.
 Exit codes: 0 ok, 1 the operation failed, 2 wrong usage, 3 deployment or AWS access problem, 130 interrupted.
@@ -91,6 +95,30 @@ ${COMMON}`,
 Checks, without changing anything: the instance answers (or hibernates), the stored refresh token
 and client secret are accepted, the probe is allowed, the access-token lifespan suits the schedule,
 and the days left on the refresh token. Each failed check prints its fix.
+
+${COMMON}`,
+  handoff: `Usage: snow-token handoff <instance> --to <tool> [--client-id <id>] [--username <name>]
+       [--output <file>] [--lifespan-days <days>] [--password-stdin]
+
+For tools that hold their own ServiceNow refresh token (Exalate and the like): replaces the curl
+password grant of their setup guides. Asks for the OAuth client secret and the user's password
+(hidden; never stored, never accepted as arguments or environment variables), runs one password
+grant against the instance, then one refresh grant with the new token to prove it and to detect
+an instance that rotates refresh tokens (then the newest one is handed off, and never verified).
+
+Shows the client id and the refresh token once, with where the tool's admin pastes each value;
+--output <file> writes them to a new owner-only (0600) file instead of the screen. The client is
+the instance's stored one unless --client-id names another. The deployment records the token
+without its value (tool, issue time, lifespan, fingerprint), counts it down and warns before it
+expires, like its own. A new handoff to the same tool replaces the record and closes the warnings.
+--lifespan-days: the client's refresh token lifespan (default: the instance's configured one).
+
+${COMMON}`,
+  track: `Usage: snow-token track <instance> --to <tool> --issued <date> [--lifespan-days <days>]
+
+Records a refresh token that a tool got elsewhere (e.g. Exalate's curl step), counted from the day
+it was issued (2026-01-05, or 2026-01-05T09:30Z), so the deployment warns before it expires. No
+token value is asked for or stored. Replaces the tool's earlier record on this instance.
 
 ${COMMON}`,
   'test-alert': `Usage: snow-token test-alert\n\nSends a test email through the alert topic so ops can confirm their subscriptions.\n\n${COMMON}`,
@@ -146,7 +174,7 @@ async function run(argv: readonly string[], deps: Dependencies): Promise<ExitCod
   }
   if (!(command in HELP))
     throw new CliError(`Unknown command "${command}". See "snow-token --help".`, EXIT.usage);
-  const takesInstance = ['bootstrap', 'renew', 'refresh', 'doctor'].includes(command);
+  const takesInstance = ['bootstrap', 'renew', 'refresh', 'doctor', 'handoff', 'track'].includes(command);
   if (extra.length || (!takesInstance && instanceName)) {
     throw new CliError(
       `Unexpected argument "${extra[0] ?? instanceName}". See "snow-token ${command} --help".`,
@@ -217,6 +245,22 @@ async function run(argv: readonly string[], deps: Dependencies): Promise<ExitCod
       return refresh(ctx, findInstance(deployment, instanceName));
     case 'doctor':
       return doctor(ctx, findInstance(deployment, instanceName));
+    case 'handoff':
+      return handoff(ctx, findInstance(deployment, instanceName), {
+        consumer: values.to,
+        clientId: values['client-id'],
+        username: values.username,
+        passwordStdin: values['password-stdin'] ?? false,
+        output: values.output,
+        lifespanDays: values['lifespan-days'],
+        watch: false,
+      });
+    case 'track':
+      return track(ctx, findInstance(deployment, instanceName), {
+        consumer: values.to,
+        issued: values.issued,
+        lifespanDays: values['lifespan-days'],
+      });
     default:
       return testAlert(ctx);
   }
@@ -244,6 +288,10 @@ function parse(argv: readonly string[]) {
       certificate: { type: 'string' },
       wait: { type: 'string' },
       'wait-interval': { type: 'string' },
+      to: { type: 'string' },
+      output: { type: 'string' },
+      issued: { type: 'string' },
+      'lifespan-days': { type: 'string' },
     },
   });
 }
@@ -331,6 +379,7 @@ function buildContext(
     secrets,
     state,
     incidents,
+    consumers: new ConsumerTokenStore(dynamo, deployment.stateTableName),
     alerts,
     notifier,
     refresher,
