@@ -1213,3 +1213,105 @@ describe('request log', () => {
     expect(lookup).toThrow(/missing/);
   });
 });
+
+describe('what stands between us and ServiceNow', () => {
+  it("'reencode' adds a byte order mark before the processed answer", async () => {
+    const instance = await startInstance();
+    instance.addFault({ fault: { kind: 'reencode', bom: true } });
+
+    const response = await open(`${instance.url}/oauth_token.do`, {
+      method: 'POST',
+      headers: { 'content-type': FORM },
+      body: new URLSearchParams(passwordFields()).toString(),
+    });
+    const bytes = Buffer.from(await response.body.arrayBuffer());
+
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    expect(JSON.parse(bytes.subarray(3).toString('utf8'))).toHaveProperty('access_token');
+    expect(lastLog()).toMatchObject({ result: 'fault:reencode', outcome: 'password-ok' });
+  });
+
+  it("'reencode' removes or replaces the Content-Type", async () => {
+    const instance = await startInstance();
+    instance.addFault({ fault: { kind: 'reencode', contentType: null } });
+    instance.addFault({ fault: { kind: 'reencode', contentType: 'text/plain' } });
+
+    const bare = await postToken(instance, passwordFields());
+    const plain = await postToken(instance, passwordFields());
+
+    expect(header(bare, 'content-type')).toBeUndefined();
+    expect(header(plain, 'content-type')).toBe('text/plain');
+    expect(JSON.parse(plain.text)).toHaveProperty('access_token');
+  });
+
+  it("'oauth-error' answers an RFC 6749 error as a gateway does, without processing", async () => {
+    const instance = await startInstance();
+    instance.addFault({ fault: { kind: 'oauth-error', error: 'invalid_grant', description: 'expired' } });
+
+    const answer = await postToken(instance, passwordFields());
+
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.text)).toEqual({ error: 'invalid_grant', error_description: 'expired' });
+    expect(sim.count({ result: 'password-ok' })).toBe(0);
+  });
+
+  it.each(['error.message', 'error_description', 'html', 'header'] as const)(
+    "'echo-secrets' quotes the request's secrets in %s",
+    async (where) => {
+      const instance = await startInstance();
+      instance.addFault({ fault: { kind: 'echo-secrets', where } });
+
+      const answer = await postToken(instance, passwordFields());
+
+      expect(answer.status).toBe(400);
+      const everything = `${answer.text} ${JSON.stringify(answer.headers)}`;
+      expect(everything).toContain(CLIENT.clientSecret);
+      expect(everything).toContain(USER.password);
+    },
+  );
+
+  it('answers 429 with Retry-After counting down and X-RateLimit-Reset while a window is open', async () => {
+    const until = clock.now() + 180_000;
+    const instance = await startInstance({ rateLimitWindow: { until } });
+
+    const first = await postToken(instance, passwordFields());
+    clock.advance(60_000);
+    const second = await postToken(instance, passwordFields());
+    clock.advance(120_000);
+    const after = await postToken(instance, passwordFields());
+
+    expect(first.status).toBe(429);
+    expect(header(first, 'retry-after')).toBe('180');
+    expect(header(second, 'retry-after')).toBe('120');
+    expect(Number(header(first, 'x-ratelimit-reset'))).toBe(Math.ceil(until / 1000));
+    expect(after.status).toBe(200);
+  });
+
+  it('sends Retry-After as an HTTP-date, and with a 503, when asked', async () => {
+    const until = clock.now() + 90_000;
+    const instance = await startInstance({
+      rateLimitWindow: { until, retryAfter: 'http-date', status: 503, rateLimitHeaders: false },
+    });
+
+    const answer = await postToken(instance, passwordFields());
+
+    expect(answer.status).toBe(503);
+    expect(Date.parse(header(answer, 'retry-after') ?? '')).toBeGreaterThanOrEqual(until);
+    expect(header(answer, 'x-ratelimit-reset')).toBeUndefined();
+  });
+
+  it('serves incident records whose text mentions hibernation, offline and maintenance', async () => {
+    const instance = await startInstance();
+    const { access_token } = await grantPassword(instance);
+
+    const answer = await send(`${instance.url}/api/now/table/incident`, {
+      headers: { accept: 'application/json', authorization: `Bearer ${access_token}` },
+    });
+
+    expect(answer.status).toBe(200);
+    expect(header(answer, 'content-type')).toMatch(/^application\/json/);
+    expect(answer.text).toMatch(/hibernation/);
+    expect(answer.text).toMatch(/currently offline/);
+    expect(answer.text).toMatch(/maintenance/);
+  });
+});

@@ -31,6 +31,7 @@ export type {
   InstanceSettings,
   LogFilter,
   LoggedRequest,
+  RateLimitWindow,
   RegistryRecord,
   SimInstance,
   SimUser,

@@ -16,6 +16,8 @@ export function defaultInstanceSettings(): InstanceSettings {
     tableRows: 3,
     clientCredentialsEnabled: false,
     clockSkewSeconds: 0,
+    rateLimitWindow: null,
+    incidentRows: 4,
   };
 }
 

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../../../lambda/shared/clock';
-import { FaultBook, replacementResponse } from './faults';
+import { FaultBook, rateLimitWindowResponse, reencoded, replacementResponse } from './faults';
 import { defaultGrantHandlers, type GrantContext } from './grant-handlers';
 import { hibernationResponse } from './html-pages';
 import type { IncomingCall } from './incoming-call';
@@ -74,6 +74,7 @@ export class SimulatedInstance implements SimInstance {
   private readonly faults = new FaultBook();
   private readonly waits = new RealTimeWaits();
   private readonly rateLimiter: HourlyRateLimiter;
+  private readonly rateLimitRuleId: string;
   private readonly server: Server;
   private baseUrl = '';
   private closing: Promise<void> | undefined;
@@ -84,9 +85,8 @@ export class SimulatedInstance implements SimInstance {
     private readonly clock: Clock,
     private readonly record: (entry: LoggedRequest) => void,
   ) {
-    this.rateLimiter = new HourlyRateLimiter(
-      createHash('md5').update(`${name}:rate-limit-rule`).digest('hex'),
-    );
+    this.rateLimitRuleId = createHash('md5').update(`${name}:rate-limit-rule`).digest('hex');
+    this.rateLimiter = new HourlyRateLimiter(this.rateLimitRuleId);
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => this.failLoudly(res, error));
     });
@@ -235,10 +235,14 @@ export class SimulatedInstance implements SimInstance {
     if (decision.kind === 'reset') req.socket.resetAndDestroy();
   }
 
-  /** Hibernation first, then injected faults, then the instance itself. */
+  /** Hibernation first, then a rate-limit window, then injected faults, then the instance itself. */
   private decide(call: IncomingCall): Decision {
     if (this.settings.hibernation !== null) {
       return answer(hibernationResponse(this.settings.hibernation, call.method));
+    }
+    const window = this.settings.rateLimitWindow;
+    if (window !== null && call.now < window.until) {
+      return answer(rateLimitWindowResponse(window, call.now, this.rateLimitRuleId));
     }
     const fault = this.faults.take(call.url.pathname);
     if (fault === undefined) return answer(this.route(call));
@@ -250,7 +254,20 @@ export class SimulatedInstance implements SimInstance {
       case 'status':
       case 'non-json':
       case 'huge-body':
-        return answer(replacementResponse(fault));
+      case 'oauth-error':
+      case 'echo-secrets':
+        return answer(replacementResponse(fault, call));
+      case 'reencode': {
+        const response = this.route(call);
+        const delivered = reencoded(response, fault);
+        return {
+          kind: 'answer',
+          response: delivered,
+          delivery: { kind: 'normal' },
+          result,
+          outcome: response.result,
+        };
+      }
       case 'latency':
       case 'slow-body':
       case 'truncated-body': {

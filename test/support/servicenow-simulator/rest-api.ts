@@ -84,7 +84,10 @@ export function answerRestApi(call: IncomingCall, dependencies: RestApiDependenc
       'forbidden',
     );
   } else if (isTablePath(call.url.pathname)) {
-    response = answerTableRequest(call, dependencies.instanceName, settings.tableRows);
+    response = answerTableRequest(call, dependencies.instanceName, {
+      sys_user: settings.tableRows,
+      incident: settings.incidentRows,
+    });
   } else {
     response = errorEnvelope(400, 'Requested URI does not represent any resource', null, 'unknown-resource');
   }

@@ -13,7 +13,7 @@ export interface ServiceNowSimulatorOptions {
 }
 
 /**
- * ServiceNow instances on loopback that behave as servicenow-facts.md describes: the opaque
+ * ServiceNow instances on loopback that behave as docs/servicenow-behaviour.md describes: the opaque
  * 401, the echoed refresh token that is never extended, early refreshes, hibernation pages, rate limits,
  * plus injected network faults. Every request is logged with the real reason, like the instance's
  * system log.

@@ -24,6 +24,23 @@ function sysUserRows(instanceName: string, count: number): Row[] {
   }));
 }
 
+/** What ITSM records say every day: words a careless client mistakes for an outage page. */
+const INCIDENT_TEXTS = [
+  'Laptop does not wake up from hibernation',
+  'Printer on floor 3 is currently offline',
+  'Mail server maintenance window overran; users report an outage',
+  'User pasted the page: "Your instance is hibernating" <html> and developer.servicenow.com',
+];
+
+function incidentRows(instanceName: string, count: number): Row[] {
+  return Array.from({ length: Math.max(0, count) }, (_, index) => ({
+    sys_id: sysId(`${instanceName}:incident:${index}`),
+    number: `INC${String(10_001 + index).padStart(7, '0')}`,
+    short_description: INCIDENT_TEXTS[index % INCIDENT_TEXTS.length] as string,
+    state: 'In Progress',
+  }));
+}
+
 function selectFields(row: Row, fields: string[] | undefined): Row {
   if (fields === undefined) return row;
   const selected: Row = {};
@@ -53,7 +70,12 @@ export function isTablePath(pathname: string): boolean {
 }
 
 /** `GET|HEAD /api/now/table/:table[/:sys_id]`, after authentication, rate limit and ACL passed. */
-export function answerTableRequest(call: IncomingCall, instanceName: string, tableRows: number): SimResponse {
+/** `sys_user` has `counts.sys_user` rows; `incident` has `counts.incident`, whose text mentions outages. */
+export function answerTableRequest(
+  call: IncomingCall,
+  instanceName: string,
+  counts: { readonly sys_user: number; readonly incident: number },
+): SimResponse {
   const match = TABLE_PATH.exec(call.url.pathname);
   const table = decodeURIComponent(match?.[1] ?? '');
   const recordId = match?.[2];
@@ -66,10 +88,15 @@ export function answerTableRequest(call: IncomingCall, instanceName: string, tab
       { Allow: 'GET, HEAD' },
     );
   }
-  if (table !== 'sys_user') return errorEnvelope(400, `Invalid table ${table}`, null, 'invalid-table');
+  if (table !== 'sys_user' && table !== 'incident') {
+    return errorEnvelope(400, `Invalid table ${table}`, null, 'invalid-table');
+  }
 
   const fields = requestedFields(call.url);
-  const rows = sysUserRows(instanceName, tableRows);
+  const rows =
+    table === 'incident'
+      ? incidentRows(instanceName, counts.incident)
+      : sysUserRows(instanceName, counts.sys_user);
   if (recordId !== undefined) {
     const row = rows.find((candidate) => candidate.sys_id === recordId);
     if (row === undefined) {

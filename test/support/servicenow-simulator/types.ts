@@ -48,8 +48,37 @@ export interface SimUser {
 export type Fault =
   /** Delays the normal answer by `ms` of real time. The request is processed on arrival. */
   | { kind: 'latency'; ms: number }
-  /** Answers `status` instead of processing; the body defaults to the ServiceNow error envelope. */
-  | { kind: 'status'; status: number; body?: string; contentType?: string }
+  /**
+   * Answers `status` instead of processing; the body defaults to the ServiceNow error envelope.
+   * `headers` are added, e.g. `{ 'Retry-After': '120' }` on a 503 from a load balancer.
+   */
+  | {
+      kind: 'status';
+      status: number;
+      body?: string;
+      contentType?: string;
+      headers?: Record<string, string>;
+    }
+  /**
+   * A re-encoding proxy: the normal answer (the request is processed) with a UTF-8 byte order mark
+   * before the body, and/or its Content-Type replaced (a string) or removed (null).
+   */
+  | { kind: 'reencode'; bom?: boolean; contentType?: string | null }
+  /**
+   * An API gateway in front of the instance answering an RFC 6749 §5.2 error instead of processing,
+   * e.g. `400 {"error":"invalid_grant","error_description":"..."}`. Status defaults to 400.
+   */
+  | { kind: 'oauth-error'; error: string; status?: number; description?: string }
+  /**
+   * An error answer that quotes the request's own secrets (form values, bearer token) back, as
+   * careless gateways and error pages do: in the envelope's `error.message`, an OAuth
+   * `error_description`, an HTML page, or a response header. Status defaults to 400.
+   */
+  | {
+      kind: 'echo-secrets';
+      where: 'error.message' | 'error_description' | 'html' | 'header';
+      status?: number;
+    }
   /** Destroys the socket (TCP reset) without answering; the request is not processed. */
   | { kind: 'reset' }
   /** Sends the normal answer in chunks of `chunkBytes` (default 16) with `chunkDelayMs` between them. */
@@ -131,6 +160,27 @@ export interface InstanceSettings {
   clientCredentialsEnabled: boolean;
   /** How far the instance's clock runs ahead of ours, for expired-assertion tests. @default 0 */
   clockSkewSeconds: number;
+  /**
+   * A rate-limit window on every path: until `until` (simulator clock, ms) each request gets
+   * `status` (default 429) with the error envelope, `Retry-After` counting down (as delay-seconds,
+   * an HTTP-date, or not at all) and the X-RateLimit-* headers. @default null - none
+   */
+  rateLimitWindow: RateLimitWindow | null;
+  /**
+   * Rows of the `incident` table. Their text mentions hibernation, offline and maintenance, as
+   * ITSM records do: data, never an outage. @default 4
+   */
+  incidentRows: number;
+}
+
+export interface RateLimitWindow {
+  until: number;
+  /** @default 'seconds' */
+  retryAfter?: 'seconds' | 'http-date' | 'none';
+  /** @default 429 */
+  status?: number;
+  /** Send X-RateLimit-Limit, -Reset and -Rule. @default true */
+  rateLimitHeaders?: boolean;
 }
 
 /** An issued token as the instance stores it (a snapshot; changing it changes nothing). */
