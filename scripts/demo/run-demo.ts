@@ -101,7 +101,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   let fixture: RefresherFixture | undefined;
   try {
     fixture = await RefresherFixture.create({
-      instances: [{ name: 'acme', settings: { tableRows: 25 } }],
+      instances: [{ name: 'acme', settings: { tableRows: 25, incidentRows: 25 } }],
       registry: { accessTokenLifespanSeconds: ACCESS_TOKEN_LIFESPAN_SECONDS },
     });
     const demo = await DemoWorld.create(fixture, write, options);
@@ -353,12 +353,13 @@ class DemoWorld {
 
   private async syncJob(): Promise<void> {
     const { tokens, reads, invocations } = syncJobTokenClient(this.fixture);
-    const result = await runSyncJob({ tokens, clock: this.fixture.clock });
+    // Incident records talk of hibernation, offline printers and maintenance: data, never an outage.
+    const result = await runSyncJob({ tokens, clock: this.fixture.clock, table: 'incident' });
     if (result.failed.length > 0 || result.synced !== result.listed || result.listed === 0) {
       throw new Error(`the sync job did not sync every record: ${JSON.stringify(result)}`);
     }
     this.say.event(
-      `sync job (examples/sync-job.ts): listed ${result.listed} sys_user records and synced ${result.synced}; ` +
+      `sync job (examples/sync-job.ts): listed ${result.listed} incident records and synced ${result.synced} (their text mentions hibernation, offline, maintenance); ` +
         `${reads.count} secret read(s), ${invocations.length} refresh request(s)`,
       'green',
     );

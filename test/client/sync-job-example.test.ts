@@ -28,6 +28,25 @@ describe('the sync-job example', () => {
     expect(reads.count).toBe(1);
   });
 
+  it('syncs records whose text mentions hibernation, offline or maintenance, as the data they are', async () => {
+    fixture = await RefresherFixture.create({ instances: [{ name: 'acme', settings: { incidentRows: 8 } }] });
+    await fixture.bootstrap();
+    const { tokens } = syncJobTokenClient(fixture);
+    const texts: unknown[] = [];
+
+    const result = await runSyncJob({
+      tokens,
+      clock: fixture.clock,
+      table: 'incident',
+      onRecord: (r) => void texts.push(r.short_description),
+    });
+
+    expect(result).toEqual({ listed: 8, synced: 8, failed: [] });
+    expect(texts.join(' ')).toMatch(/hibernation/);
+    expect(texts.join(' ')).toMatch(/currently offline/);
+    expect(texts.join(' ')).toMatch(/maintenance/);
+  });
+
   it('finishes a job whose token is revoked half-way, with one refresh', async () => {
     fixture = await RefresherFixture.create({ instances: [{ name: 'acme', settings: { tableRows: 20 } }] });
     await fixture.bootstrap();

@@ -26,6 +26,20 @@ const tokenBody = fc
     { requiredKeys: [] },
   )
   .map((o) => JSON.stringify(o));
+/** JSON data whose text is what ITSM records say every day. */
+const wordyJson = fc
+  .tuple(
+    fc.constantFrom(
+      'Your instance is hibernating',
+      'Printer is currently offline',
+      'maintenance window',
+      '<html>hibernation</html>',
+      'developer.servicenow.com',
+    ),
+    fc.jsonValue(),
+  )
+  .map(([text, value]) => JSON.stringify({ result: [{ short_description: text, value }] }));
+const withoutBom = (text: string) => text.replace(/^\uFEFF/, '');
 const html = fc
   .tuple(fc.constantFrom('<html>', '<!DOCTYPE html>', '  <body>', '<?xml version="1.0"?>'), fc.string())
   .map(([a, b]) => `${a}${b}`);
@@ -37,6 +51,8 @@ const body = fc.oneof(
   jsonText.map((j) => `<html><pre>${j}</pre></html>`),
   fc.string().map((s) => JSON.stringify({ error: { message: `<html>${s}</html>` }, status: 'failure' })),
   fc.constantFrom('{"result":[]}', '{"message":"Your instance is hibernating"}', '{"a":"currently offline"}'),
+  wordyJson,
+  fc.oneof(jsonText, tokenBody).map((j) => `\uFEFF${j}`),
   fc.string({ unit: 'binary', maxLength: 300 }),
   fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('utf8')),
   fc.integer({ min: 70_000, max: 300_000 }).map((n) => `{"pad":"${'x'.repeat(n)}"}`),
@@ -116,7 +132,7 @@ describe('classifyResponse on arbitrary answers', () => {
     );
   });
 
-  it('is ok only for a 2xx JSON answer that matches the schema', () => {
+  it('is ok only for a 2xx JSON answer, not labelled HTML, that matches the schema', () => {
     fc.assert(
       fc.property(response, (raw) => {
         cases++;
@@ -124,11 +140,38 @@ describe('classifyResponse on arbitrary answers', () => {
         if (outcome.kind !== 'ok') return;
         expect(raw.status).toBeGreaterThanOrEqual(200);
         expect(raw.status).toBeLessThan(300);
-        expect(String(raw.headers['content-type'])).toMatch(/json/i);
-        expect(raw.body).not.toMatch(/hibernat|currently offline/i);
-        expect(tokenSchema.safeParse(JSON.parse(raw.body as string)).success).toBe(true);
+        expect(String(raw.headers['content-type'])).not.toMatch(/html/i);
+        expect(tokenSchema.safeParse(JSON.parse(withoutBom(raw.body as string))).success).toBe(true);
       }),
       { numRuns: 4_000, seed: FUZZ_SEED + 1 },
+    );
+  });
+
+  it('never calls a 2xx JSON body that parses unavailable, whatever words it holds', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 200, max: 299 }),
+        fc.constantFrom('application/json', 'application/json;charset=UTF-8', 'text/plain', undefined),
+        fc.boolean(),
+        fc.oneof(jsonText, tokenBody, wordyJson),
+        fc.constantFrom('token', 'api') as fc.Arbitrary<'token' | 'api'>,
+        (status, ct, bom, json, endpoint) => {
+          cases++;
+          const raw: RawResponse = {
+            status,
+            headers: ct === undefined ? {} : { 'content-type': ct },
+            body: `${bom ? '\uFEFF' : ''}${json}`,
+            maxBytes: 65_536,
+          };
+          const outcome = classifyResponse(
+            raw,
+            endpoint,
+            (endpoint === 'token' ? tokenSchema : probeSchema) as z.ZodType<unknown>,
+          );
+          expect(outcome.kind).not.toBe('unavailable');
+        },
+      ),
+      { numRuns: 4_000, seed: FUZZ_SEED + 3 },
     );
   });
 

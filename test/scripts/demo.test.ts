@@ -19,7 +19,9 @@ describe('npm run demo', () => {
     expect(run.status).toBe(0);
     const out = run.stdout;
     expect(out).toMatch(/refresher: new access token stored/);
-    expect(out).toMatch(/sync job \(examples\/sync-job\.ts\): listed 25 sys_user records and synced 25/);
+    expect(out).toMatch(
+      /sync job \(examples\/sync-job\.ts\): listed 25 incident records and synced 25 \(their text mentions hibernation/,
+    );
     expect(out).toMatch(/✉ {2}\[servicenow-token\] acme: instance not answering properly/);
     expect(out).toMatch(/✉ {2}\[servicenow-token\] acme: instance answering again/);
     expect(out).toMatch(/✉ {2}\[servicenow-token\] acme: refresh token expires in /);

@@ -46,9 +46,43 @@ function pageKind(text: string): 'hibernating' | 'offline' | undefined {
   return undefined;
 }
 
+/** The media type alone, lower case: `application/json;charset=UTF-8` → `application/json`. */
+function mediaType(headers: RawResponse['headers']): string {
+  return (header(headers, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
 /**
- * Turns whatever came back into one outcome. Order matters: redirects and rate limits are judged by
- * their headers, hibernation pages by their text whatever their status, and only then the JSON.
+ * Labels that say nothing about the body (or no label at all): a re-encoding proxy leaves these,
+ * so the body is sniffed. See docs/servicenow-behaviour.md, "What may stand between us".
+ */
+const GENERIC_MEDIA_TYPES = new Set(['', 'text/plain', 'application/octet-stream', 'binary/octet-stream']);
+
+type Body =
+  | { readonly kind: 'json'; readonly value: unknown }
+  | { readonly kind: 'other'; readonly text: string };
+
+/**
+ * JSON when labelled JSON (or labelled nothing useful) and it parses; anything else, HTML above
+ * all, is not data. A leading byte order mark is not part of the text (RFC 8259 §8.1 lets a parser
+ * ignore it).
+ */
+function readBody(text: string, type: string): Body {
+  const unmarked = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const labelledJson = /(^|[/+])json$/.test(type);
+  if (!labelledJson && !GENERIC_MEDIA_TYPES.has(type)) return { kind: 'other', text: unmarked };
+  try {
+    return { kind: 'json', value: JSON.parse(unmarked) };
+  } catch {
+    return { kind: 'other', text: unmarked };
+  }
+}
+
+/**
+ * Turns whatever came back into one outcome, in the order a ServiceNow engineer reads an answer:
+ * the status (redirects and rate limits by their headers), then the content type; a body that
+ * parses as JSON is data, whatever words it holds (ITSM records mention hibernation and outages
+ * every day); only an answer that is not JSON is looked at as a page (hibernating, offline,
+ * a proxy's or an SSO login page). See docs/servicenow-behaviour.md.
  */
 export function classifyResponse<T>(
   response: RawResponse,
@@ -90,43 +124,10 @@ export function classifyResponse<T>(
     return { kind: 'malformed', status, detail: `response larger than ${response.maxBytes} bytes` };
   }
 
-  const page = pageKind(body);
-  if (page) {
-    return {
-      kind: 'unavailable',
-      reason: page,
-      status,
-      detail: page === 'hibernating' ? 'instance is hibernating' : 'instance is currently offline',
-    };
-  }
-
-  const contentType = header(headers, 'content-type') ?? '';
-  const looksLikeHtml = /^\s*</.test(body);
-  if (!/json/i.test(contentType) || looksLikeHtml) {
-    if (status >= 500) {
-      return {
-        kind: 'unavailable',
-        reason: 'server-error',
-        status,
-        detail: `non-JSON ${contentType || 'body'}`,
-      };
-    }
-    return {
-      kind: 'unavailable',
-      reason: 'html',
-      status,
-      detail: `expected JSON, got ${contentType || 'no content type'}`,
-    };
-  }
-
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    if (status >= 500)
-      return { kind: 'unavailable', reason: 'server-error', status, detail: 'invalid JSON body' };
-    return { kind: 'malformed', status, detail: 'body is not valid JSON' };
-  }
+  const type = mediaType(headers);
+  const read = readBody(body, type);
+  if (read.kind === 'other') return classifyPage(read.text, type, status);
+  const json = read.value;
 
   if (status >= 200 && status < 300) {
     const parsed = schema.safeParse(json);
@@ -153,5 +154,37 @@ export function classifyResponse<T>(
     kind: 'malformed',
     status,
     detail: `HTTP ${status}: ${envelopeMessage(json, 'unexpected status')}`,
+  };
+}
+
+/** An answer that is not JSON: a hibernation or offline page, another page, or broken JSON. */
+function classifyPage<T>(text: string, type: string, status: number): Outcome<T> {
+  const page = pageKind(text);
+  if (page) {
+    return {
+      kind: 'unavailable',
+      reason: page,
+      status,
+      detail: page === 'hibernating' ? 'instance is hibernating' : 'instance is currently offline',
+    };
+  }
+  const labelledJson = /(^|[/+])json$/.test(type);
+  if (status >= 500) {
+    return {
+      kind: 'unavailable',
+      reason: 'server-error',
+      status,
+      detail: labelledJson ? 'invalid JSON body' : `non-JSON ${type || 'body'}`,
+    };
+  }
+  // Labelled JSON but broken, and not a page: a cut or garbled answer, not an outage.
+  if (labelledJson && !/^\s*</.test(text)) {
+    return { kind: 'malformed', status, detail: 'body is not valid JSON' };
+  }
+  return {
+    kind: 'unavailable',
+    reason: 'html',
+    status,
+    detail: `expected JSON, got ${type || 'no content type'}`,
   };
 }

@@ -2,7 +2,7 @@ import { afterEach, expect, it } from 'vitest';
 import { formatExpiryWindowReport, measureExpiryWindows } from '../../support/expiry-window';
 import { RefresherFixture } from '../../support/refresher-fixture';
 
-// Early refresh mode 'new-token' (see servicenow-facts.md: what an early refresh returns is unknown).
+// Early refresh mode 'new-token' (see docs/servicenow-behaviour.md: what an early refresh returns is unknown).
 let fixture: RefresherFixture;
 afterEach(async () => {
   await fixture.close();

@@ -315,6 +315,60 @@ describe('instance unavailable', () => {
   });
 });
 
+describe('answers read as ServiceNow means them', () => {
+  it('reads Table API records that mention hibernation, offline and maintenance as data', async () => {
+    const { accessToken } = await passwordTokens();
+
+    const outcome = await client().probe(accessToken, '/api/now/table/incident?sysparm_limit=4');
+
+    expect(outcome).toMatchObject({ kind: 'ok', value: { rows: 4 } });
+  });
+
+  it('reads a JSON error envelope whose message mentions hibernation as the error it is', async () => {
+    const body = JSON.stringify({
+      error: { message: 'Laptop does not wake up from hibernation', detail: null },
+      status: 'failure',
+    });
+    instance.addFault({ fault: { kind: 'status', status: 403, body } });
+
+    expect(await client().requestToken(password)).toMatchObject({ kind: 'forbidden', status: 403 });
+  });
+
+  it('reads a token answer behind a UTF-8 byte order mark', async () => {
+    instance.addFault({ fault: { kind: 'reencode', bom: true } });
+
+    expect(await client().requestToken(password)).toMatchObject({ kind: 'ok' });
+  });
+
+  it('reads a token answer that has no Content-Type header', async () => {
+    instance.addFault({ fault: { kind: 'reencode', contentType: null } });
+
+    expect(await client().requestToken(password)).toMatchObject({ kind: 'ok' });
+  });
+
+  it('reads a token answer labelled text/plain with a byte order mark', async () => {
+    instance.addFault({ fault: { kind: 'reencode', contentType: 'text/plain', bom: true } });
+
+    expect(await client().requestToken(password)).toMatchObject({ kind: 'ok' });
+  });
+
+  it('never parses an answer labelled text/html as JSON, even a valid token answer', async () => {
+    instance.addFault({ fault: { kind: 'reencode', contentType: 'text/html;charset=UTF-8' } });
+
+    expect(await client().requestToken(password)).toMatchObject({ kind: 'unavailable', reason: 'html' });
+  });
+
+  it('still calls an unlabelled hibernation page hibernating', async () => {
+    const page = '<html><body>Your instance is hibernating</body></html>';
+    instance.addFault({ fault: { kind: 'status', status: 200, body: page, contentType: '' } });
+
+    expect(await client().requestToken(password)).toMatchObject({
+      kind: 'unavailable',
+      reason: 'hibernating',
+    });
+  });
+});
+
 describe('network faults', () => {
   it('classifies a connection reset as a network error', async () => {
     instance.addFault({ fault: { kind: 'reset' } });
