@@ -1,4 +1,5 @@
 import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { CONSUMER_KINDS } from '../lambda/expiry-watch/consumer-watch';
 import { formatTime } from '../lambda/shared/alerts/messages';
 import { consumerProfile } from '../lambda/shared/consumers/consumer-profiles';
 import {
@@ -197,6 +198,7 @@ export async function handoff(
     };
     const replaced = await ctx.consumers.record(record);
     const expiresAt = consumerTokenExpiresAt(record);
+    await closeConsumerIncidents(ctx, instance, record);
 
     const steps = profile.pasteSteps({ instanceUrl: new URL(instance.url).origin, clientId });
     const values = [
@@ -249,6 +251,18 @@ export async function handoff(
   }
 }
 
+/** A new token for the tool ends its old token's incidents, each with its recovery email. */
+async function closeConsumerIncidents(ctx: CliContext, instance: InstanceConfig, record: ConsumerToken) {
+  for (const kind of CONSUMER_KINDS) {
+    await ctx.alerts.observe(
+      { name: instance.name, url: instance.url, consumer: record.consumer },
+      kind,
+      { active: false },
+      { consumerTokenExpiresAt: consumerTokenExpiresAt(record), consumerClientId: record.clientId },
+    );
+  }
+}
+
 function parseIssued(given: string | undefined, instance: string, consumer: string, now: number): number {
   if (!given) {
     throw new CliError(
@@ -289,6 +303,7 @@ export async function track(
   };
   const replaced = await ctx.consumers.record(record);
   const expiresAt = consumerTokenExpiresAt(record);
+  await closeConsumerIncidents(ctx, instance, record);
   const days = consumerDaysLeft(record, now);
   ctx.terminal.out(
     `Tracking ${profile.label}'s refresh token for ${instance.name}: it expires on ${formatTime(expiresAt)} (${days < 0 ? 'already expired' : `${days} days left`}).${replaced ? ' This replaces the record kept before for this tool.' : ''}`,

@@ -6,6 +6,7 @@ import type { InstanceConfig } from '../shared/instance-config';
 import type { InstanceMetrics } from '../shared/metrics';
 import type { InstanceState } from '../shared/state/instance-state';
 import type { StateStore } from '../shared/state/state-store';
+import { type ConsumerWatchDeps, watchConsumerTokens } from './consumer-watch';
 
 export const DEFAULT_WARNING_DAYS: readonly number[] = [30, 14, 7, 3, 1];
 const DAY = 86_400_000;
@@ -20,10 +21,14 @@ export interface ExpiryWatchDeps {
   readonly warningDays: readonly number[];
   readonly scheduleIntervalSeconds: number;
   readonly refreshAheadSeconds: number;
+  /** Tokens handed off to other tools: counted down (and, when watched, proven) here too. */
+  readonly consumerTokens?: ConsumerWatchDeps;
 }
 
 export interface WatchReport {
   readonly instance: string;
+  /** Set on the report of a token held by another tool. */
+  readonly consumer?: string;
   readonly daysLeft?: number;
   readonly notices: readonly string[];
 }
@@ -85,6 +90,7 @@ export async function watchExpiry(
       notices,
     });
   }
+  if (deps.consumerTokens) reports.push(...(await watchConsumerTokens(deps, deps.consumerTokens, instances)));
   return reports;
 }
 
@@ -96,7 +102,7 @@ function refreshTokenEnd(state: InstanceState | undefined): number | undefined {
   return state.refreshTokenIssuedAt + state.refreshTokenLifespanSeconds * 1000;
 }
 
-function countdown(end: number | undefined, now: number, thresholds: readonly number[]): Observation {
+export function countdown(end: number | undefined, now: number, thresholds: readonly number[]): Observation {
   const first = thresholds[0];
   if (end === undefined || first === undefined) return { active: false };
   const left = (end - now) / DAY;

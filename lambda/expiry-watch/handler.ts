@@ -3,6 +3,7 @@ import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { alertingEnvironmentSchema, createAlerting } from '../shared/alerting-environment';
 import { systemClock } from '../shared/clock';
+import { ConsumerTokenStore } from '../shared/consumers/consumer-tokens';
 import { loadInstances, parseEnvironment } from '../shared/environment';
 import { createLogger } from '../shared/logger';
 import { createInstanceMetrics } from '../shared/metrics';
@@ -31,6 +32,7 @@ const dynamo = new DynamoDBClient({});
 const alerting = createAlerting(env, { dynamo, clock: systemClock, logger });
 const metrics = createInstanceMetrics();
 const state = new StateStore(dynamo, env.STATE_TABLE_NAME);
+const consumerTokens = { store: new ConsumerTokenStore(dynamo, env.STATE_TABLE_NAME) };
 
 export const handler = async (_event: unknown, context: Context) => {
   logger.addContext(context);
@@ -44,6 +46,7 @@ export const handler = async (_event: unknown, context: Context) => {
       warningDays: env.EXPIRY_WARNING_DAYS,
       scheduleIntervalSeconds: env.SCHEDULE_INTERVAL_SECONDS,
       refreshAheadSeconds: env.REFRESH_AHEAD_SECONDS,
+      consumerTokens,
     },
     instances,
   );

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock';
+import { consumerIncidentName } from '../consumers/consumer-tokens';
 import type { Logger } from '../logger';
 import {
   type Incident,
@@ -32,12 +33,19 @@ export const DEFAULT_ALERT_SETTINGS: AlertSettings = {
 /** What the messages may say about the instance right now (no secret values). */
 export type AlertFacts = Omit<
   MessageContext,
-  'now' | 'since' | 'cli' | 'runbook' | 'instanceName' | 'instanceUrl'
+  'now' | 'since' | 'cli' | 'runbook' | 'instanceName' | 'instanceUrl' | 'consumer'
 >;
 
 export interface AlertTarget {
   readonly name: string;
   readonly url: string;
+  /** Set for a token held by another tool: its incidents are the tool's own, per instance. */
+  readonly consumer?: string;
+}
+
+/** The name a target's incidents are stored under. */
+function incidentName(target: AlertTarget): string {
+  return target.consumer === undefined ? target.name : consumerIncidentName(target.name, target.consumer);
 }
 
 /**
@@ -72,7 +80,7 @@ export class Alerts {
     let incident = known === null ? undefined : known;
     let fresh = known !== undefined;
     for (let attempt = 0; attempt < 3; attempt++) {
-      if (!fresh) incident = await store.get(target.name, kind);
+      if (!fresh) incident = await store.get(incidentName(target), kind);
       fresh = false;
       if (incident?.outbox) await this.sendParked(target, kind, incident.outbox);
       const now = clock.now();
@@ -80,7 +88,7 @@ export class Alerts {
       if (!change) return undefined;
       const outbox = change.notice ? this.compose(target, kind, change, incident, facts, now) : undefined;
       try {
-        await store.apply(target.name, kind, incident, change, outbox);
+        await store.apply(incidentName(target), kind, incident, change, outbox);
       } catch (error) {
         if (error instanceof IncidentConflictError) continue; // someone else moved it: look again
         throw error;
@@ -111,6 +119,7 @@ export class Alerts {
       ...facts,
       instanceName: target.name,
       instanceUrl: target.url,
+      ...(target.consumer !== undefined && { consumer: target.consumer }),
       now,
       since,
       cli: this.deps.settings.cli,
@@ -135,6 +144,7 @@ export class Alerts {
       body: outbox.body,
       attributes: {
         instance: target.name,
+        ...(target.consumer !== undefined && { consumer: target.consumer }),
         kind,
         severity: outbox.severity,
         notice: outbox.notice,
@@ -142,7 +152,13 @@ export class Alerts {
       },
     });
     const events: IntegrationEvent[] = [];
-    const detail = { instance: target.name, kind, reason: outbox.reason, severity: outbox.severity };
+    const detail = {
+      instance: target.name,
+      ...(target.consumer !== undefined && { consumer: target.consumer }),
+      kind,
+      reason: outbox.reason,
+      severity: outbox.severity,
+    };
     if (outbox.notice === 'opened') events.push({ detailType: 'Incident Opened', detail });
     if (outbox.notice === 'resolved') events.push({ detailType: 'Incident Resolved', detail });
     if (kind === 'refresh-token-expiry' && outbox.notice !== 'resolved') {
@@ -157,9 +173,22 @@ export class Alerts {
         },
       });
     }
+    if (kind === 'consumer-token-expiry' && outbox.notice !== 'resolved') {
+      events.push({
+        detailType: 'Consumer Token Expiring',
+        detail: {
+          instance: target.name,
+          consumer: target.consumer,
+          expiresAt:
+            facts?.consumerTokenExpiresAt === undefined
+              ? undefined
+              : new Date(facts.consumerTokenExpiresAt).toISOString(),
+        },
+      });
+    }
     // The email is out: clear the outbox before anything else can fail, or the next writer would
     // send it again. The events are for machines and best effort: a failure is logged, not retried.
-    await store.clearOutbox(target.name, kind, outbox.id);
+    await store.clearOutbox(incidentName(target), kind, outbox.id);
     if (events.length) {
       await notifier.publish(events).catch((error: unknown) => {
         logger.error('could not put the incident events on EventBridge; the email went out', {
@@ -181,7 +210,7 @@ export class Alerts {
   private async sendParked(target: AlertTarget, kind: IncidentKind, outbox: OutboxMessage) {
     const now = this.deps.clock.now();
     const claimed = await this.deps.store.claimOutbox(
-      target.name,
+      incidentName(target),
       kind,
       outbox.id,
       this.deps.owner,

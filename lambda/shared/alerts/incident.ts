@@ -6,7 +6,10 @@ export type IncidentKind =
   | 'rate-limited'
   | 'refresh-token-expiry'
   | 'certificate-expiry'
-  | 'config-drift';
+  | 'config-drift'
+  /** A refresh token handed off to another tool (Exalate...): its countdown, and its daily proof. */
+  | 'consumer-token-expiry'
+  | 'consumer-token-refused';
 
 export type Severity = 'action-required' | 'warning';
 

@@ -1,3 +1,4 @@
+import { consumerProfile } from '../consumers/consumer-profiles';
 import type { IncidentKind, Notice, Severity } from './incident';
 
 export interface MessageContext {
@@ -13,6 +14,12 @@ export interface MessageContext {
   readonly certificateExpiresAt?: number;
   readonly accessTokenLifespanSeconds?: number;
   readonly scheduleIntervalSeconds?: number;
+  /** For a token held by another tool (Exalate...): the tool's name, as given to --to. */
+  readonly consumer?: string;
+  /** That token's fixed end. */
+  readonly consumerTokenExpiresAt?: number;
+  /** That token's OAuth client, for the tool's paste steps. */
+  readonly consumerClientId?: string;
   /** The operator CLI's name, as ops type it. */
   readonly cli: string;
   /** Where the runbook lives; section anchors are appended. */
@@ -226,8 +233,67 @@ function driftText(ctx: MessageContext): Text {
   };
 }
 
+function consumerFix(ctx: MessageContext): string {
+  const consumer = ctx.consumer ?? 'the tool';
+  const profile = consumerProfile(consumer);
+  return [
+    'Run, from a machine with AWS access to this deployment:',
+    '',
+    `    ${ctx.cli} handoff ${ctx.instanceName} --to ${consumer}`,
+    '',
+    `It asks for the client secret and the integration user's password (never stored) and shows the new refresh token once. Then ${profile.label}'s admin pastes it:`,
+    '',
+    profile.pasteSteps({
+      instanceUrl: ctx.instanceUrl,
+      clientId: ctx.consumerClientId ?? 'the same client id as now',
+    }),
+    '',
+    profile.connectionCheck,
+  ].join('\n');
+}
+
+function consumerTokenText(kind: IncidentKind, ctx: MessageContext): Text {
+  const label = consumerProfile(ctx.consumer ?? 'the tool').label;
+  const expires = ctx.consumerTokenExpiresAt ?? ctx.now;
+  const impact = `${label} stops synchronising with ServiceNow ${ctx.instanceName}, and raises its "no access is possible" flag.`;
+  if (kind === 'consumer-token-refused') {
+    return {
+      title: `${label}'s refresh token for ${ctx.instanceName} was refused`,
+      what: `ServiceNow refused ${label}'s refresh token in today's check, although it should be valid until ${formatTime(expires)}. It was revoked, the client secret changed, or the integration user was locked or deactivated. (ServiceNow gives the same answer for all; the instance's system log has the real reason.)`,
+      impact: `${impact} It may already have.`,
+      fix: consumerFix(ctx),
+      anchor: 'consumer-token-refused',
+    };
+  }
+  const date = formatTime(expires).slice(0, 10);
+  if (expires <= ctx.now) {
+    return {
+      since: expires,
+      title: `${label}'s refresh token for ${ctx.instanceName} expired on ${date}`,
+      what: `The refresh token ${label} holds for ${ctx.instanceUrl} expired on ${formatTime(expires)}. ServiceNow only renews it through a new password grant.`,
+      impact,
+      fix: consumerFix(ctx),
+      anchor: 'consumer-token-expiring',
+    };
+  }
+  const left = daysLeft(expires, ctx.now);
+  const hours = Math.max(1, Math.floor((expires - ctx.now) / 3_600_000));
+  const within =
+    left >= 1 ? `${left} ${left === 1 ? 'day' : 'days'}` : `${hours} ${hours === 1 ? 'hour' : 'hours'}`;
+  return {
+    title: `${label}'s refresh token for ${ctx.instanceName} expires in ${within}, on ${date}`,
+    what: `The refresh token ${label} holds for ${ctx.instanceUrl} expires on ${formatTime(expires)}, a fixed lifespan after the password grant that issued it. ${label}'s own refreshes do not extend it.`,
+    impact: `${label} keeps synchronising until then; after it, ${impact.charAt(0).toLowerCase()}${impact.slice(1)}`,
+    fix: consumerFix(ctx),
+    anchor: 'consumer-token-expiring',
+  };
+}
+
 function text(kind: IncidentKind, reason: string, ctx: MessageContext): Text {
   switch (kind) {
+    case 'consumer-token-expiry':
+    case 'consumer-token-refused':
+      return consumerTokenText(kind, ctx);
     case 'refresh':
       return refreshText(reason, ctx);
     case 'refresh-token-expiry':
@@ -249,6 +315,8 @@ const RESOLVED_TITLES: Record<IncidentKind, string> = {
   'refresh-token-expiry': 'refresh token renewed',
   'certificate-expiry': 'signing certificate replaced',
   'config-drift': 'access token lifespan fixed',
+  'consumer-token-expiry': 'refresh token handed off anew',
+  'consumer-token-refused': 'refresh token handed off anew',
 };
 
 /** Plain text for a phone screen: what happened and since when, what it means, the exact fix. */
@@ -259,7 +327,21 @@ export function composeMessage(
   notice: Notice,
   ctx: MessageContext,
 ): Message {
-  const prefix = `[servicenow-token] ${ctx.instanceName}: `;
+  const consumer = ctx.consumer === undefined ? undefined : consumerProfile(ctx.consumer).label;
+  // A tool's token: the subject names the tool and the instance in its own words.
+  const prefix = consumer === undefined ? `[servicenow-token] ${ctx.instanceName}: ` : '[servicenow-token] ';
+  if (notice === 'resolved' && consumer !== undefined) {
+    return {
+      subject: `${prefix}${consumer}'s refresh token for ${ctx.instanceName} ${RESOLVED_TITLES[kind].replace(/^refresh token /, '')}`,
+      body: [
+        `Resolved at ${formatTime(ctx.now)}: a new refresh token was handed off to ${consumer} with "${ctx.cli} handoff".${ctx.consumerTokenExpiresAt === undefined ? '' : ` It expires on ${formatTime(ctx.consumerTokenExpiresAt)}.`}`,
+        '',
+        `Nothing more to do, once ${consumer}'s admin has pasted it.`,
+        '',
+        `Instance: ${ctx.instanceUrl}`,
+      ].join('\n'),
+    };
+  }
   if (notice === 'resolved') {
     const renewed =
       kind === 'refresh-token-expiry' && ctx.refreshTokenExpiresAt !== undefined
@@ -279,13 +361,15 @@ export function composeMessage(
   const t = text(kind, reason, ctx);
   const tag = severity === 'action-required' ? ' (action required)' : '';
   const again = notice === 'reminder' ? ' (reminder)' : '';
+  const full = `${prefix}${t.title}${tag}${again}`;
   return {
-    subject: `${prefix}${t.title}${tag}${again}`.slice(0, 99),
+    // A tool's subject is long already: its title, whole, matters more than the tag.
+    subject: (full.length > 99 && consumer !== undefined ? `${prefix}${t.title}${again}` : full).slice(0, 99),
     body: [
       t.what,
       '',
       `Since: ${formatTime(t.since ?? ctx.since)}`,
-      `For sync jobs: ${t.impact}`,
+      consumer === undefined ? `For sync jobs: ${t.impact}` : `For ${consumer}: ${t.impact}`,
       '',
       'What to do:',
       t.fix,

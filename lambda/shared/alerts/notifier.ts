@@ -7,7 +7,8 @@ export type EventDetailType =
   | 'Token Refreshed'
   | 'Incident Opened'
   | 'Incident Resolved'
-  | 'Refresh Token Expiring';
+  | 'Refresh Token Expiring'
+  | 'Consumer Token Expiring';
 
 export interface IntegrationEvent {
   readonly detailType: EventDetailType;

@@ -1,0 +1,88 @@
+import { afterEach, expect, it } from 'vitest';
+import { ConsumerTokenStore } from '../../../lambda/shared/consumers/consumer-tokens';
+import { AlertingHarness } from '../../support/alerting-harness';
+import { ConsumerHandoffs } from '../../support/consumer-handoff';
+import { RefresherFixture } from '../../support/refresher-fixture';
+import { TimeWarp } from '../../support/time-warp';
+
+const DAY = 86_400_000;
+
+let fixture: RefresherFixture;
+afterEach(async () => {
+  await fixture.close();
+});
+
+it('counts a handed-off token down over 120 days: a warning at each configured day, one incident, recovery on a new handoff', async () => {
+  fixture = await RefresherFixture.create();
+  const alerting = await AlertingHarness.create(fixture);
+  const handoffs = new ConsumerHandoffs(alerting);
+  const watch = alerting.watch({
+    consumerTokens: { store: new ConsumerTokenStore(fixture.aws.dynamo, fixture.aws.tableName) },
+  });
+  const start = fixture.clock.now();
+  const warp = new TimeWarp(fixture.clock).every('expiry-watch', DAY, watch);
+  const errors: unknown[] = [];
+  const until = (day: number) =>
+    warp.runFor(start + day * DAY - fixture.clock.now(), (tick) => {
+      if (tick.error) errors.push(tick.error);
+    });
+
+  // The watch runs at a fixed time each day; the token was minted 6.5 hours after it.
+  fixture.clock.advance(6.5 * 3_600_000);
+  const { record } = await handoffs.handoff('exalate');
+  await until(100.1);
+  const countdown = await alerting.emails();
+  const countdownEvents = await alerting.events();
+  const renewed = await handoffs.handoff('exalate');
+  const recovery = await alerting.emails();
+  const recoveryEvents = await alerting.events();
+  await until(120);
+  const after = await alerting.emails();
+
+  expect(errors).toEqual([]);
+  const expiresOn = new Date(record.issuedAt + 100 * DAY).toISOString().slice(0, 10);
+  expect(countdown.map((e) => e.subject)).toEqual(
+    // The first daily run past each threshold (30, 14, 7, 3, 1 days): 29 days and 6 hours left, ...
+    ['29 days', '13 days', '6 days', '2 days', '6 hours'].map(
+      (left) => `[servicenow-token] Exalate's refresh token for acme expires in ${left}, on ${expiresOn}`,
+    ),
+  );
+  expect(countdown.map((e) => e.attributes.notice)).toEqual([
+    'opened',
+    'escalated',
+    'escalated',
+    'escalated',
+    'escalated',
+  ]);
+  expect(
+    countdown.every((e) => e.attributes.consumer === 'exalate' && e.attributes.instance === 'acme'),
+  ).toBe(true);
+  const last = countdown.at(-1)?.body ?? '';
+  expect(last).toContain('    snow-token handoff acme --to exalate');
+  expect(last).toContain('Client ID: exalate-client');
+  expect(last).toContain('Refresh token: the value shown once below');
+  expect(last).toMatch(/For Exalate: Exalate keeps synchronising until then/);
+  expect(countdownEvents.map((e) => e.detailType)).toEqual([
+    'Incident Opened',
+    'Consumer Token Expiring',
+    'Consumer Token Expiring',
+    'Consumer Token Expiring',
+    'Consumer Token Expiring',
+    'Consumer Token Expiring',
+  ]);
+  expect(countdownEvents[0]?.detail).toMatchObject({
+    instance: 'acme',
+    consumer: 'exalate',
+    kind: 'consumer-token-expiry',
+  });
+  expect(recovery.map((e) => e.subject)).toEqual([
+    "[servicenow-token] Exalate's refresh token for acme handed off anew",
+  ]);
+  expect(recovery[0]?.body).toMatch(/It expires on .*\./);
+  expect(recoveryEvents.map((e) => e.detailType)).toEqual(['Incident Resolved']);
+  expect(renewed.record.issuedAt).toBeGreaterThan(record.issuedAt);
+  expect(after).toEqual([]);
+  const everything = JSON.stringify([countdown, recovery, countdownEvents]);
+  for (const secret of fixture.secretValues()) expect(everything).not.toContain(secret);
+  expect(everything).not.toContain(handoffs.client.clientSecret);
+});
