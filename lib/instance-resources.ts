@@ -6,7 +6,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '../lambda/shared/metrics';
+import { METRICS_NAMESPACE } from '../lambda/shared/metrics-namespace';
 
 /** The `service` dimension of every metric the functions emit. */
 export const METRICS_SERVICE = 'servicenow-token-refresher';

@@ -3,7 +3,8 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, type MetricName } from '../lambda/shared/metrics';
+import type { MetricName } from '../lambda/shared/metrics';
+import { METRICS_NAMESPACE } from '../lambda/shared/metrics-namespace';
 
 export interface RefresherDashboardProps {
   readonly dashboardName: string;

@@ -25,7 +25,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type InstanceConfig, instanceListSchema } from '../lambda/shared/instance-config';
-import { METRICS_NAMESPACE } from '../lambda/shared/metrics';
+import { METRICS_NAMESPACE } from '../lambda/shared/metrics-namespace';
 import { AlertTopic } from './alert-topic';
 import { instanceGroup, instanceGroupId, MAX_INSTANCES_PER_GROUP } from './instance-groups';
 import { InstanceResources, METRICS_SERVICE } from './instance-resources';

@@ -1,15 +1,25 @@
+import { createHash } from 'node:crypto';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import {
+  DockerImage,
+  type Duration,
+  type ILocalBundling,
+  type RemovalPolicy,
+  Validations,
+} from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import {
+  type HandlerSource,
+  locateHandler,
+  type TokenFunctionName,
+  writeHandlerBundle,
+} from './handler-bundle';
 
-const PROJECT_ROOT = join(import.meta.dirname, '..');
-
-/** Where each function's entry lives: `lambda/<name>/handler.ts`, exporting `handler`. */
-export type TokenFunctionName = 'refresher' | 'probe' | 'expiry-watch';
+export type { TokenFunctionName } from './handler-bundle';
 
 /** The bundled file with the instance list, beside index.mjs; its path is relative to /var/task. */
 export const INSTANCES_FILE = 'instances.json';
@@ -36,12 +46,13 @@ export interface TokenFunctionProps {
 
 /**
  * The one factory for this system's functions, carrying the team defaults: pinned Node.js 24 on
- * arm64, esbuild bundling without Docker (minified ESM, source maps, the AWS SDK bundled so its
- * version is the one we tested), an explicit log group with retention, a role of its own with only
- * the log permissions (callers add the rest through grants), and a failure destination.
+ * arm64, code bundled by esbuild without Docker (minified ESM, source maps, the AWS SDK bundled so
+ * its version is the one we tested; see handler-bundle.ts for when that happens), an explicit log
+ * group with retention, a role of its own with only the log permissions (callers add the rest
+ * through grants), and a failure destination.
  */
 export class TokenFunction extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: lambda.Function;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
 
@@ -61,11 +72,16 @@ export class TokenFunction extends Construct {
     this.logGroup.grantWrite(this.role);
 
     const instancesFile = props.instancesFile;
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: join(PROJECT_ROOT, 'lambda', props.entry, 'handler.ts'),
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+    // Staged through CDK's local bundling, like NodejsFunction: skipped where a stack needs no
+    // bundles (`cdk synth` of another stack, tests), and the instance list goes in beside the code.
+    const local = new HandlerBundling(props.entry, instancesFile, import.meta.url);
+    const code = lambda.Code.fromAsset(local.source.dir, {
+      // Never pulled: local bundling succeeds or throws.
+      bundling: { image: DockerImage.fromRegistry('scratch'), local },
+    });
+    this.function = new lambda.Function(this, 'Function', {
+      code,
+      handler: 'index.handler',
       description: props.description,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
@@ -77,26 +93,6 @@ export class TokenFunction extends Construct {
       environment: { ...props.environment, INSTANCES_FILE },
       onFailure: props.onFailure,
       retryAttempts: props.retryAttempts,
-      bundling: {
-        forceDockerBundling: false,
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        format: OutputFormat.ESM,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        // Some bundled CommonJS dependencies call require() for Node built-ins.
-        banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-        externalModules: [],
-        logLevel: LogLevel.WARNING,
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          afterBundling: (_inputDir, outputDir) => [
-            `cp ${shellQuote(instancesFile)} ${shellQuote(join(outputDir, INSTANCES_FILE))}`,
-          ],
-        },
-      },
     });
 
     Validations.of(this.function).acknowledge(
@@ -114,6 +110,27 @@ export class TokenFunction extends Construct {
   }
 }
 
-function shellQuote(path: string): string {
-  return `'${path.replaceAll("'", "'\\''")}'`;
+/**
+ * Writes one function's asset. Its fields are data, not only the closure, because CDK keys its
+ * per-process asset cache on the bundling options as JSON: two functions, or two stacks with other
+ * instance lists, must not share a bundle.
+ */
+class HandlerBundling implements ILocalBundling {
+  readonly source: HandlerSource;
+  readonly instancesSha256: string;
+
+  constructor(
+    readonly entry: TokenFunctionName,
+    private readonly instancesFile: string,
+    private readonly moduleUrl: string,
+  ) {
+    this.source = locateHandler(entry, moduleUrl);
+    this.instancesSha256 = createHash('sha256').update(readFileSync(instancesFile)).digest('hex');
+  }
+
+  tryBundle(outputDir: string): boolean {
+    writeHandlerBundle(this.source, outputDir, this.moduleUrl);
+    copyFileSync(this.instancesFile, join(outputDir, INSTANCES_FILE));
+    return true;
+  }
 }

@@ -1,6 +1,8 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 
-export const METRICS_NAMESPACE = 'ServiceNowTokenRefresher';
+import { METRICS_NAMESPACE } from './metrics-namespace';
+
+export { METRICS_NAMESPACE };
 
 export type MetricName =
   | 'RefreshSuccess'

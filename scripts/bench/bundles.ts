@@ -3,6 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type BuildOptions, build } from 'esbuild';
+import { handlerBuildOptions } from '../../lib/handler-bundle';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -30,22 +31,9 @@ const SDK_CLIENTS: Record<string, readonly [pkg: string, client: string][]> = {
 
 export const FUNCTIONS = Object.keys(SDK_CLIENTS);
 
-/** esbuild as lib/token-function.ts has NodejsFunction run it. */
-const CONSTRUCT_OPTIONS: BuildOptions = {
-  bundle: true,
-  platform: 'node',
-  target: 'node24',
-  format: 'esm',
-  minify: true,
-  sourcemap: true,
-  sourcesContent: false,
-  mainFields: ['module', 'main'],
-  banner: {
-    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-  },
-  external: [],
-  logLevel: 'silent',
-};
+/** esbuild as `npm run build` and the construct run it (lib/handler-bundle.ts), entry and output aside. */
+const { entryPoints: _entry, outfile: _outfile, ...HANDLER_OPTIONS } = handlerBuildOptions('', '');
+const CONSTRUCT_OPTIONS: BuildOptions = { ...HANDLER_OPTIONS, logLevel: 'silent' };
 
 export interface BundleMeasure {
   readonly fn: string;
