@@ -1,6 +1,13 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // The package's own name means its source here, as tsconfig.json's paths say.
+  resolve: {
+    alias: {
+      'servicenow-token-refresher/client': fileURLToPath(new URL('client/index.ts', import.meta.url)),
+    },
+  },
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/local-aws/global-setup.ts'],

@@ -20,6 +20,8 @@ import { LambdaRefreshRequester, type RefreshRequester } from '../lambda/shared/
 import { SecretStore } from '../lambda/shared/secrets/secret-store';
 import { createServiceNowAgent, serviceNowClients } from '../lambda/shared/servicenow/servicenow-client';
 import { StateStore } from '../lambda/shared/state/state-store';
+// Inlined by the build (esbuild keeps only this field); read from the file when run from source.
+import { version as PACKAGE_VERSION } from '../package.json';
 import { type CliContext, doctor, keylessGrant, passwordGrant, refresh, status, testAlert } from './commands';
 import { type Deployment, findInstance, resolveDeployment } from './deployment';
 import { CliError, EXIT, type ExitCode, explainAwsError } from './errors';
@@ -32,7 +34,8 @@ const COMMON = `Options for every command:
   --region <code>       AWS region (default: AWS_REGION / your profile)
   --profile <name>      AWS profile (default: AWS_PROFILE)
   --json                machine-readable output where the output is data
-  -h, --help            this help`;
+  -h, --help            this help
+  --version             print the version of snow-token and exit`;
 
 const HELP: Record<string, string> = {
   '': `snow-token: keep ServiceNow OAuth tokens for your integrations fresh
@@ -167,6 +170,10 @@ async function run(argv: readonly string[], deps: Dependencies): Promise<ExitCod
   }
   const { values, positionals } = parsed;
   const [command = '', instanceName, ...extra] = positionals;
+  if (values.version) {
+    terminal.out(`snow-token ${PACKAGE_VERSION}`);
+    return EXIT.ok;
+  }
   if (values.help || command === 'help' || command === '') {
     const topic = command === 'help' ? (instanceName ?? '') : command;
     terminal.out(HELP[topic] ?? HELP[''] ?? '');
@@ -278,6 +285,7 @@ function parse(argv: readonly string[]) {
       profile: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
       'client-id': { type: 'string' },
       username: { type: 'string' },
       'password-stdin': { type: 'boolean' },

@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EXIT } from '../../cli/errors';
+import { main } from '../../cli/main';
+import type { Terminal } from '../../cli/terminal';
+
+const PACKAGE_VERSION = (
+  JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as {
+    version: string;
+  }
+).version;
+
+function recordingTerminal() {
+  const out: string[] = [];
+  const err: string[] = [];
+  const terminal: Terminal = {
+    interactive: false,
+    colour: false,
+    out: (text) => out.push(text),
+    err: (text) => err.push(text),
+    ask: async () => {
+      throw new Error('--version must not prompt');
+    },
+    readAllInput: async () => '',
+  };
+  return { terminal, out, err };
+}
+
+describe('snow-token --version', () => {
+  it("prints the package's version and exits 0, with no deployment to find", async () => {
+    const { terminal, out, err } = recordingTerminal();
+
+    const code = await main(['--version'], { terminal, cwd: '/nonexistent' });
+
+    expect(code).toBe(EXIT.ok);
+    expect(out).toEqual([`snow-token ${PACKAGE_VERSION}`]);
+    expect(err).toEqual([]);
+  });
+
+  it('is listed in the help', async () => {
+    const { terminal, out } = recordingTerminal();
+
+    await main(['--help'], { terminal, cwd: '/nonexistent' });
+
+    expect(out.join('\n')).toMatch(/--version\s+print the version/);
+  });
+});
