@@ -5,7 +5,6 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { createRefreshHandler } from '../lambda/refresher/refresh-handler';
@@ -16,7 +15,7 @@ import { Notifier } from '../lambda/shared/alerts/notifier';
 import { systemClock } from '../lambda/shared/clock';
 import { ConsumerTokenStore } from '../lambda/shared/consumers/consumer-tokens';
 import type { InstanceConfig } from '../lambda/shared/instance-config';
-import { LambdaRefreshRequester, type RefreshRequester } from '../lambda/shared/refresh-requester';
+import type { RefreshRequester } from '../lambda/shared/refresh-requester';
 import { SecretStore } from '../lambda/shared/secrets/secret-store';
 import { createServiceNowAgent, serviceNowClients } from '../lambda/shared/servicenow/servicenow-client';
 import { StateStore } from '../lambda/shared/state/state-store';
@@ -89,8 +88,9 @@ ${COMMON}`,
   status: `Usage: snow-token status [--json]\n\n${COMMON}`,
   refresh: `Usage: snow-token refresh <instance> [--local]
 
-Invokes the refresher function for an immediate refresh. --local runs the same refresh from this
-machine (your role then needs the refresher's permissions), when the function cannot be invoked.
+Forces an immediate refresh, run from this machine with your own access (the operators' role may
+write the instance's secrets; the deployed function takes no forced requests from its invokers).
+--local is accepted and changes nothing.
 
 ${COMMON}`,
   doctor: `Usage: snow-token doctor <instance> [--json]
@@ -351,35 +351,33 @@ function buildContext(
   });
   const agent = createServiceNowAgent();
   const serviceNow = serviceNowClients(agent, clock);
-  let refresher: RefreshRequester = new LambdaRefreshRequester(
-    new LambdaClient(clientConfig),
-    deployment.refresherFunctionName,
+  // A forced refresh runs here, with the operator's own access: the deployed function takes only
+  // per-token requests from its invokers (sync jobs), never a forced one. `--local` is now the
+  // only way, and kept as an accepted no-op for scripts that pass it.
+  void local;
+  const handler = createRefreshHandler(
+    {
+      clock,
+      logger,
+      secrets,
+      state,
+      tokenEndpoint: serviceNow,
+      settings: {
+        ...DEFAULT_REFRESH_SETTINGS,
+        scheduleIntervalMs: deployment.scheduleIntervalSeconds * 1000,
+      },
+      owner: `cli/${randomUUID()}`,
+    },
+    deployment.instances,
   );
-  if (local) {
-    const handler = createRefreshHandler(
-      {
-        clock,
-        logger,
-        secrets,
-        state,
-        tokenEndpoint: serviceNow,
-        settings: {
-          ...DEFAULT_REFRESH_SETTINGS,
-          scheduleIntervalMs: deployment.scheduleIntervalSeconds * 1000,
-        },
-        owner: `cli/${randomUUID()}`,
-      },
-      deployment.instances,
-    );
-    refresher = {
-      async requestRefresh(instance) {
-        const response = await handler({ action: 'refresh', instances: [instance], force: true });
-        const result = response.results.findLast((r) => r.instance === instance);
-        if (!result) throw new CliError(`the refresher returned nothing for ${instance}`, EXIT.failed);
-        return result;
-      },
-    };
-  }
+  const refresher: RefreshRequester = {
+    async requestRefresh(instance) {
+      const response = await handler({ action: 'refresh', instances: [instance], force: true });
+      const result = response.results.findLast((r) => r.instance === instance);
+      if (!result) throw new CliError(`the refresher returned nothing for ${instance}`, EXIT.failed);
+      return result;
+    },
+  };
   return {
     deployment,
     terminal,

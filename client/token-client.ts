@@ -69,7 +69,13 @@ const MAX_STEPS = 30;
 const POLL_FIRST_MS = 250;
 const POLL_MAX_MS = 2_000;
 
-const TRANSIENT_REFRESH_OUTCOMES = new Set(['rate-limited', 'unavailable', 'timeout', 'network-error']);
+const TRANSIENT_REFRESH_OUTCOMES = new Set([
+  'rate-limited',
+  'request-limited',
+  'unavailable',
+  'timeout',
+  'network-error',
+]);
 
 interface Flight {
   readonly minValidityMs: number;
@@ -206,7 +212,7 @@ export class TokenClient {
       }
       writer = undefined;
 
-      const result = await this.requestRefresh();
+      const result = await this.requestRefresh(seen);
       const reported = `${result.outcome}${result.detail ? ` (${result.detail})` : ''}`;
       lastReport = `the refresher last reported ${reported}`;
       switch (result.outcome) {
@@ -257,6 +263,11 @@ export class TokenClient {
           }
           break;
         }
+        case 'token-changed':
+          // Another request or run replaced the token since our read: no refresh was spent on us.
+          stored = await this.read();
+          writer = { replacing: seen };
+          break;
         case 'busy':
         case 'not-due':
           // Another writer holds the lease (usually the scheduled run): its token appears shortly.
@@ -277,9 +288,9 @@ export class TokenClient {
     );
   }
 
-  private async requestRefresh() {
+  private async requestRefresh(seenToken: string | undefined) {
     try {
-      return await this.deps.refresher.requestRefresh(this.deps.instance);
+      return await this.deps.refresher.requestRefresh(this.deps.instance, seenToken);
     } catch (error) {
       const denied = (error as Error).name === 'AccessDeniedException';
       throw new TokenClientError(

@@ -2,28 +2,34 @@
 
 What the TypeScript client does, in one small class: cache the token until it is below a minimum
 validity, one read at a time per process, ask the refresher for a new token when the stored one is
-too old and wait for it (bounded), and on a 401 re-read and retry once. Needs boto3 only.
+too old and wait for it (bounded), and on a 401 re-read and retry once. The token is sent to the
+instance address the caller names (instance_url) only, over https. Needs boto3 only.
 
     SNOW_INSTANCE=acme \
+    SNOW_INSTANCE_URL=https://acme.service-now.com \
     ACCESS_TOKEN_SECRET_ID=servicenow-token/acme/access-token \
     REFRESHER_FUNCTION_NAME=servicenow-token-refresher \
     python3 examples/token_reader.py
 """
 
+import base64
+import hashlib
 import json
 import os
 import random
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import datetime
 
 import boto3
 from botocore.config import Config
 
-TRANSIENT = {"rate-limited", "unavailable", "timeout", "network-error"}
-WAIT_FOR_WRITER = {"refreshed", "busy", "not-due", "current-token-returned"}
+TRANSIENT = {"rate-limited", "request-limited", "unavailable", "timeout", "network-error"}
+WAIT_FOR_WRITER = {"refreshed", "busy", "not-due", "current-token-returned", "token-changed"}
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 class TokenError(Exception):
@@ -53,6 +59,22 @@ def check_secret(secret, secret_id):
                          "check that it is the access-token secret, not the credentials one")
 
 
+def fingerprint(access_token):
+    """The refresher's one-way tag of a token (sha256, base64url, 16 characters): the token never travels."""
+    digest = hashlib.sha256(access_token.encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")[:16]
+
+
+def pinned_origin(instance_url):
+    """scheme://host[:port] of the instance the caller names; https only (http on loopback, for rehearsals)."""
+    parts = urllib.parse.urlsplit(instance_url.rstrip("/"))
+    plain_ok = parts.scheme == "http" and parts.hostname in LOOPBACK
+    if not (parts.scheme == "https" or plain_ok) or not parts.hostname or parts.username or parts.path:
+        raise ValueError(f"instance_url {instance_url!r} must be an https instance address without a path, "
+                         "e.g. https://acme.service-now.com")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     # A bearer token must never follow a redirect to another host (hibernating instances redirect).
     def redirect_request(self, req, fp, code, msg, headers, newurl):
@@ -60,8 +82,9 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
 
 class TokenReader:
-    def __init__(self, instance, secret_id, refresher_function,
+    def __init__(self, instance, secret_id, refresher_function, instance_url,
                  min_validity=60.0, skew=5.0, max_wait=30.0, session=None):
+        self.origin = pinned_origin(instance_url)
         session = session or boto3.session.Session()
         self._secrets = session.client("secretsmanager", config=Config(connect_timeout=5, read_timeout=10))
         # The refresher may wait in-process for a token to lapse: allow it two minutes.
@@ -92,7 +115,7 @@ class TokenReader:
                 lapse = expires_at(secret) if secret else 0
                 if requests < 3:
                     requests += 1
-                    outcome, detail = self._request_refresh()
+                    outcome, detail = self._request_refresh(secret)
                     last = f"{outcome} ({detail})" if detail else outcome
                     if outcome in TRANSIENT:
                         raise TokenError(f"the refresher reported {last} for {self.instance}; "
@@ -143,10 +166,22 @@ class TokenReader:
         except ValueError:
             raise TokenError(f"the secret {self.secret_id} is not JSON") from None
         check_secret(secret, self.secret_id)
+        try:
+            origin = pinned_origin(secret["instanceUrl"])
+        except ValueError:
+            origin = None
+        if origin != self.origin:
+            raise TokenError(f"the secret {self.secret_id} names another instance than {self.origin}; "
+                             "the token was not sent: check secret_id and instance_url")
         return secret
 
-    def _request_refresh(self):
-        payload = json.dumps({"action": "refresh", "instances": [self.instance], "force": True})
+    def _request_refresh(self, seen):
+        # Asks for the token this reader saw to be replaced; the refresher answers "token-changed"
+        # when the secret already holds another, and limits requests per instance and minute.
+        request = {"action": "refresh", "instance": self.instance}
+        if seen is not None:
+            request["fingerprint"] = fingerprint(seen["accessToken"])
+        payload = json.dumps(request)
         answer = self._lambda.invoke(FunctionName=self.refresher_function,
                                      InvocationType="RequestResponse", Payload=payload.encode())
         body = answer["Payload"].read().decode()
@@ -161,7 +196,7 @@ class TokenReader:
     def _get(self, token, path):
         if not path.startswith("/") or path.startswith("//"):
             raise ValueError(f"path {path!r} must be a path on the instance, e.g. /api/now/table/incident")
-        request = urllib.request.Request(token["instanceUrl"] + path, headers={
+        request = urllib.request.Request(self.origin + path, headers={
             "Authorization": f"Bearer {token['accessToken']}", "Accept": "application/json"})
         try:
             with self._opener.open(request, timeout=20) as response:
@@ -178,7 +213,7 @@ class TokenReader:
 
 if __name__ == "__main__":
     reader = TokenReader(os.environ["SNOW_INSTANCE"], os.environ["ACCESS_TOKEN_SECRET_ID"],
-                         os.environ["REFRESHER_FUNCTION_NAME"])
+                         os.environ["REFRESHER_FUNCTION_NAME"], os.environ["SNOW_INSTANCE_URL"])
     status, body = reader.get_json("/api/now/table/sys_user?sysparm_limit=10&sysparm_fields=sys_id")
     print(json.dumps({"status": status, "rows": len(body.get("result", []))}))
     raise SystemExit(0 if status == 200 else 1)

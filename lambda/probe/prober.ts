@@ -131,7 +131,7 @@ export class Prober {
     let verdict: ProbeVerdict | undefined;
     if (outcome.kind === 'unauthorized') {
       // A token that should be valid was refused: revoked, most likely. One immediate refresh, then look again.
-      const refreshed = await this.requestRefresh(instance);
+      const refreshed = await this.requestRefresh(instance, token.accessToken);
       token = await this.storedToken(instance, true);
       if (refreshed && token && Date.parse(token.expiresAt) > clock.now()) {
         outcome = await client.probe(token.accessToken, instance.probePath);
@@ -161,10 +161,10 @@ export class Prober {
     };
   }
 
-  private async requestRefresh(instance: InstanceConfig): Promise<boolean> {
+  private async requestRefresh(instance: InstanceConfig, refused: string): Promise<boolean> {
     try {
-      const result = await this.deps.refresher.requestRefresh(instance.name);
-      return result.outcome === 'refreshed' || result.outcome === 'current-token-returned';
+      const result = await this.deps.refresher.requestRefresh(instance.name, refused);
+      return ['refreshed', 'current-token-returned', 'token-changed'].includes(result.outcome);
     } catch (error) {
       this.deps.logger.error('could not ask the refresher for a new token', {
         instance: instance.name,

@@ -10,6 +10,10 @@ import { createLogger } from '../shared/logger';
 import { createInstanceMetrics } from '../shared/metrics';
 import { SecretStore } from '../shared/secrets/secret-store';
 import { createServiceNowAgent, serviceNowClients } from '../shared/servicenow/servicenow-client';
+import {
+  DEFAULT_REFRESH_REQUESTS_PER_MINUTE,
+  RefreshRequestLimit,
+} from '../shared/state/refresh-request-limit';
 import { StateStore } from '../shared/state/state-store';
 import { createRefreshHandler } from './refresh-handler';
 import { DEFAULT_REFRESH_SETTINGS } from './refresh-policy';
@@ -19,6 +23,12 @@ const env = parseEnvironment(
   alertingEnvironmentSchema.extend({
     SCHEDULE_INTERVAL_SECONDS: seconds.default(DEFAULT_REFRESH_SETTINGS.scheduleIntervalMs / 1000),
     REFRESH_AHEAD_SECONDS: seconds.default(DEFAULT_REFRESH_SETTINGS.refreshAheadMs / 1000),
+    REFRESH_REQUESTS_PER_MINUTE: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(60)
+      .default(DEFAULT_REFRESH_REQUESTS_PER_MINUTE),
   }),
   process.env,
   'The refresher function',
@@ -50,6 +60,11 @@ const refresh = createRefreshHandler(
     notifier: alerting.notifier,
     metrics: createInstanceMetrics(),
     graceMs: alerting.graceMs,
+  },
+  // Whoever holds lambda:InvokeFunction reaches this function: per-token requests only.
+  {
+    invokers: 'anyone-with-invoke',
+    requestLimit: new RefreshRequestLimit(dynamo, env.STATE_TABLE_NAME, env.REFRESH_REQUESTS_PER_MINUTE),
   },
 );
 

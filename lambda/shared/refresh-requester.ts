@@ -1,9 +1,15 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { RefreshResponse } from '../refresher/refresh-handler';
+import { fingerprint } from './state/instance-state';
 
-/** Asks the refresher for an immediate refresh of one instance and returns what it did. */
+/**
+ * Asks the refresher for an immediate refresh of one instance and returns what it did.
+ * `seenToken` is the access token the caller saw fail or run short (undefined when the secret held
+ * none): the deployed refresher replaces only that token, and answers "token-changed" when the
+ * secret already holds another. Operators' requesters (the CLI) force a refresh whatever it is.
+ */
 export interface RefreshRequester {
-  requestRefresh(instance: string): Promise<RefreshResponse['results'][number]>;
+  requestRefresh(instance: string, seenToken?: string): Promise<RefreshResponse['results'][number]>;
 }
 
 /**
@@ -17,14 +23,18 @@ export class LambdaRefreshRequester implements RefreshRequester {
     private readonly functionName: string,
   ) {}
 
-  async requestRefresh(instance: string): Promise<RefreshResponse['results'][number]> {
+  async requestRefresh(instance: string, seenToken?: string): Promise<RefreshResponse['results'][number]> {
+    // Only a one-way fingerprint of the token travels, never the token.
+    const request = {
+      action: 'refresh',
+      instance,
+      ...(seenToken !== undefined && { fingerprint: fingerprint(seenToken) }),
+    };
     const out = await this.lambda.send(
       new InvokeCommand({
         FunctionName: this.functionName,
         InvocationType: 'RequestResponse',
-        Payload: new TextEncoder().encode(
-          JSON.stringify({ action: 'refresh', instances: [instance], force: true }),
-        ),
+        Payload: new TextEncoder().encode(JSON.stringify(request)),
       }),
     );
     const text = out.Payload ? new TextDecoder().decode(out.Payload) : '';

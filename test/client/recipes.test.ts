@@ -29,6 +29,7 @@ async function bootstrappedNow() {
     AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
     SNOW_INSTANCE: 'acme',
+    SNOW_INSTANCE_URL: fixture.instance().config.url,
     ACCESS_TOKEN_SECRET_ID: fixture.instance().config.accessTokenSecretId,
     REFRESHER_FUNCTION_NAME: 'servicenow-token-refresher',
   };
@@ -63,6 +64,43 @@ describe('the documented recipes for jobs not written in TypeScript', () => {
     expect(result.stderr).toBe('');
     expect(JSON.parse(result.stdout)).toEqual({ rows: 1 });
     expect(fixture.sim.count({ path: '/api/now/table/sys_user', result: 'table-ok' })).toBe(1);
+  });
+
+  it.each([
+    ['Python (boto3)', PYTHON, 'token_reader.py'],
+    ['shell (aws cli)', 'bash', 'sync-job.sh'],
+  ])(
+    '%s: sends the token to the instance it was given only, never to the host a secret names',
+    async (_name, command, file) => {
+      const env = await bootstrappedNow();
+      const good = await fixture.accessToken();
+      const elsewhere = await fixture.sim.addInstance('elsewhere');
+      await fixture.secrets.write(env.ACCESS_TOKEN_SECRET_ID, { ...good, instanceUrl: elsewhere.url });
+
+      const result = await outcome(command, [join(ROOT, 'examples', file)], env);
+
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toMatch(/names another instance than/);
+      expect(result.stderr).not.toContain(good?.accessToken);
+      expect(fixture.sim.count({ instance: 'elsewhere' })).toBe(0);
+      expect(fixture.sim.count({ path: '/api/now/table/sys_user' })).toBe(0);
+    },
+  );
+
+  it.each([
+    ['Python (boto3)', PYTHON, 'token_reader.py'],
+    ['shell (aws cli)', 'bash', 'sync-job.sh'],
+  ])('%s: refuses an instance address without https', async (_name, command, file) => {
+    const env = await bootstrappedNow();
+
+    const result = await outcome(command, [join(ROOT, 'examples', file)], {
+      ...env,
+      SNOW_INSTANCE_URL: 'http://acme.service-now.com',
+    });
+
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/https/);
+    expect(fixture.sim.count({ path: '/api/now/table/sys_user' })).toBe(0);
   });
 
   it('Python (boto3): names the wrong fields of a secret that does not parse, never the values', async () => {

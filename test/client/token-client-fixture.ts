@@ -17,7 +17,8 @@ export interface InvocationRecord {
  * A handler that throws comes back as Lambda reports it: FunctionError and an error payload.
  */
 export function inProcessRefresherLambda(fixture: RefresherFixture) {
-  const handler = fixture.handler();
+  // The deployed function, as sync jobs reach it.
+  const handler = fixture.handler({}, { invokers: 'anyone-with-invoke' });
   const invocations: InvocationRecord[] = [];
   const lambda: Pick<LambdaClient, 'send'> = {
     send: (async (command: { input: { Payload?: Uint8Array } }) => {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AccessToken } from '../../client/token-client';
 import { TokenClientError } from '../../client/token-client-error';
+import { fingerprint } from '../../lambda/shared/state/instance-state';
 import { RefresherFixture } from '../support/refresher-fixture';
 import { syncJobTokenClient } from './token-client-fixture';
 
@@ -109,8 +110,9 @@ describe('token client against the simulator and the local AWS emulator', () => 
 
     const token = await tokens.getToken({ minValidityMs: 25 * MINUTE });
 
+    // Only the fingerprint of the token it saw travels: the refresher replaces that token alone.
     expect(invocations.map((i) => i.payload)).toEqual([
-      { action: 'refresh', instances: ['acme'], force: true },
+      { action: 'refresh', instance: 'acme', fingerprint: fingerprint(stored?.accessToken ?? '') },
     ]);
     expect(token.accessToken).not.toBe(stored?.accessToken);
     expect(fixture.instance().sim.isAccessTokenValid(token.accessToken)).toBe(true);
@@ -177,7 +179,7 @@ describe('token client against the simulator and the local AWS emulator', () => 
 
     expect(error.code).toBe('refresh-request-failed');
     expect(error.message).toMatch(
-      /refresher function .* failed \(Unhandled\).*unknown instance not-configured/,
+      /refresher function .* failed \(Unhandled\).*no instance named \\"not-configured\\"/,
     );
   });
 

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instanceListSchema } from '../../lambda/shared/instance-config';
 import { accessTokenSecretSchema } from '../../lambda/shared/secrets/access-token-secret';
 import { SecretStore } from '../../lambda/shared/secrets/secret-store';
+import { fingerprint } from '../../lambda/shared/state/instance-state';
 import { RehearsalInstance, runBundle } from '../support/cdk/bundle-cycle';
 import { createLocalAws, type LocalAws } from '../support/local-aws/aws-env';
 
@@ -135,10 +136,13 @@ describe('each built bundle under Node.js 24 (the Lambda runtime major)', () => 
 
   it('the refresher refreshes the access token', async () => {
     const before = await new SecretStore(aws.secrets).read(accessTokenSecretId);
+    // What a sync job sends when ServiceNow refuses the token it holds.
+    const seen =
+      before.kind === 'value' ? accessTokenSecretSchema.parse(JSON.parse(before.text)).accessToken : '';
 
     const run = await runBundle(
       functions.refresher.dir,
-      { action: 'refresh', instances: ['acme'], force: true },
+      { action: 'refresh', instance: 'acme', fingerprint: fingerprint(seen) },
       environment('refresher'),
     );
 

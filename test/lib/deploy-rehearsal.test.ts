@@ -13,6 +13,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessTokenSecretSchema } from '../../lambda/shared/secrets/access-token-secret';
 import { SecretStore } from '../../lambda/shared/secrets/secret-store';
+import { fingerprint } from '../../lambda/shared/state/instance-state';
 import { RehearsalInstance, runBundle } from '../support/cdk/bundle-cycle';
 import {
   type DeployedStack,
@@ -176,9 +177,12 @@ describe('a deploy rehearsal on the local AWS emulator', () => {
     await detachScheduleTargets(aws);
     const before = await secrets.read(config.accessTokenSecretId);
 
+    // What a sync job sends when ServiceNow refuses the token it holds.
+    const seen =
+      before.kind === 'value' ? accessTokenSecretSchema.parse(JSON.parse(before.text)).accessToken : '';
     const run = await runBundle(
       bundleDir,
-      { action: 'refresh', instances: ['acme'], force: true },
+      { action: 'refresh', instance: 'acme', fingerprint: fingerprint(seen) },
       environment,
       REGION,
     );

@@ -24,6 +24,7 @@ import { createInstanceMetrics } from '../../lambda/shared/metrics';
 import { bootstrapWithPassword } from '../../lambda/shared/password-bootstrap';
 import type { RefreshRequester } from '../../lambda/shared/refresh-requester';
 import { ServiceNowClient } from '../../lambda/shared/servicenow/servicenow-client';
+import { fingerprint } from '../../lambda/shared/state/instance-state';
 import { localAwsConfig } from './local-aws/aws-env';
 import type { RefresherFixture } from './refresher-fixture';
 
@@ -139,6 +140,7 @@ export class AlertingHarness {
         metrics: createInstanceMetrics(),
         graceMs: this.graceMs,
       },
+      { requestLimit: this.fixture.requestLimit() },
     );
   }
 
@@ -147,8 +149,12 @@ export class AlertingHarness {
     const requester: RefreshRequester = {
       // moto cannot run Lambda code (no Docker here), so the invocation is a direct call of the
       // real refresher handler with the payload the deployed probe would send.
-      async requestRefresh(instance) {
-        const response = await refresher({ action: 'refresh', instances: [instance], force: true });
+      async requestRefresh(instance, seenToken) {
+        const response = await refresher({
+          action: 'refresh',
+          instance,
+          ...(seenToken !== undefined && { fingerprint: fingerprint(seenToken) }),
+        });
         const result = response.results.find((r) => r.instance === instance);
         if (!result) throw new Error(`no result for ${instance}`);
         return result;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Agent } from 'undici';
-import { createRefreshHandler } from '../../lambda/refresher/refresh-handler';
+import { createRefreshHandler, type RefreshHandlerOptions } from '../../lambda/refresher/refresh-handler';
 import type { RefreshDeps } from '../../lambda/refresher/refresh-instance';
 import { DEFAULT_REFRESH_SETTINGS, type RefreshSettings } from '../../lambda/refresher/refresh-policy';
 import type { InstanceConfig } from '../../lambda/shared/instance-config';
@@ -23,6 +23,7 @@ import {
   serviceNowClients,
 } from '../../lambda/shared/servicenow/servicenow-client';
 import type { InstanceState } from '../../lambda/shared/state/instance-state';
+import { RefreshRequestLimit } from '../../lambda/shared/state/refresh-request-limit';
 import { StateStore } from '../../lambda/shared/state/state-store';
 import { createLocalAws, type LocalAws } from './local-aws/aws-env';
 import { OutputCapture } from './output-capture';
@@ -145,12 +146,25 @@ export class RefresherFixture {
     };
   }
 
-  /** A new execution environment of the refresher function (its own in-memory schedule). */
-  handler(overrides: Partial<RefreshDeps> = {}) {
+  /**
+   * A new execution environment of the refresher function (its own in-memory schedule). In-process
+   * callers are operators (forced requests allowed); `invokers: 'anyone-with-invoke'` is the deployed function.
+   */
+  handler(overrides: Partial<RefreshDeps> = {}, options: Pick<RefreshHandlerOptions, 'invokers'> = {}) {
     return createRefreshHandler(
       this.deps(overrides),
       this.instances.map((i) => i.config),
+      undefined,
+      {
+        ...options,
+        requestLimit: this.requestLimit(),
+      },
     );
+  }
+
+  /** The per-instance limit on refresh requests, in the emulator's state table. */
+  requestLimit(): RefreshRequestLimit {
+    return new RefreshRequestLimit(this.aws.dynamo, this.aws.tableName);
   }
 
   /** What `snow-token bootstrap` does: a password grant, both secrets and the state, under the lease. */

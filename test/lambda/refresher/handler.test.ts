@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { fingerprint } from '../../../lambda/shared/state/instance-state';
 import { AlertingHarness } from '../../support/alerting-harness';
 import { pointEnvironmentAtLocalAws } from '../../support/local-aws/aws-env';
 import { RefresherFixture } from '../../support/refresher-fixture';
@@ -26,7 +27,7 @@ async function loadHandler(env: Record<string, string>) {
 }
 
 describe('the deployed refresher handler (environment, real clock, real SDK clients)', () => {
-  it('refreshes on a forced invocation with the environment the construct sets', async () => {
+  it("refreshes on a sync job's request for the token it saw, with the environment the construct sets", async () => {
     fixture = await RefresherFixture.create();
     const alerting = await AlertingHarness.create(fixture);
     await fixture.bootstrap();
@@ -39,12 +40,34 @@ describe('the deployed refresher handler (environment, real clock, real SDK clie
       EVENT_BUS_NAME: alerting.busName,
     });
 
-    const response = await handler({ action: 'refresh', instances: ['acme'], force: true }, lambdaContext);
+    const request = {
+      action: 'refresh',
+      instance: 'acme',
+      fingerprint: fingerprint(before?.accessToken ?? ''),
+    };
+    const response = await handler(request, lambdaContext);
 
     expect(response.results).toEqual([expect.objectContaining({ instance: 'acme', outcome: 'refreshed' })]);
     const after = await fixture.accessToken();
     expect(after?.accessToken).not.toBe(before?.accessToken);
     expect((await alerting.events()).map((e) => e.detailType)).toEqual(['Token Refreshed']);
+  });
+
+  it('refuses a forced invocation: operators force a refresh with the CLI', async () => {
+    fixture = await RefresherFixture.create();
+    const alerting = await AlertingHarness.create(fixture);
+    await fixture.bootstrap();
+    const handler = await loadHandler({
+      STATE_TABLE_NAME: fixture.aws.tableName,
+      INSTANCES: JSON.stringify([fixture.instance().config]),
+      ALERT_TOPIC_ARN: alerting.topicArn,
+      EVENT_BUS_NAME: alerting.busName,
+    });
+
+    const forced = handler({ action: 'refresh', instances: ['acme'], force: true }, lambdaContext);
+
+    await expect(forced).rejects.toThrow(/snow-token refresh <instance>/);
+    expect(fixture.sim.count({ path: '/oauth_token.do', grantType: 'refresh_token' })).toBe(0);
   });
 
   it.each([
