@@ -1,5 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import {
+  allowedHostProblem,
+  foreignArnProblem,
+  operatorArnProblem,
+  parseKmsKeyArn,
+  parsePrincipalArn,
+} from './security-checks';
 
 /**
  * The grants the credentials secret can hold (lambda/shared/secrets/credentials-secret.ts): a
@@ -11,9 +18,18 @@ const SERVICENOW_HOST = /^[a-z0-9][a-z0-9-]*\.service-now\.com$/;
 const DEFAULT_WARNING_DAYS = [30, 14, 7, 3, 1];
 
 const warningDays = z
-  .array(z.number().int().min(1, 'use whole days of 1 or more'))
+  .array(
+    z
+      .number()
+      .int()
+      .min(1, 'use whole days of 1 or more')
+      .max(365, 'warn at most 365 days ahead, e.g. [30, 14, 7, 3, 1]'),
+  )
   .min(1, 'list at least one day, e.g. [30, 14, 7, 3, 1]')
-  .max(10, 'list at most 10 days, e.g. [30, 14, 7, 3, 1]');
+  .max(10, 'list at most 10 days, e.g. [30, 14, 7, 3, 1]')
+  .refine((days) => new Set(days).size === days.length, {
+    message: 'list each day once, e.g. [30, 14, 7, 3, 1]',
+  });
 
 const instanceSchema = z.strictObject({
   name: z
@@ -78,11 +94,24 @@ export const deploymentConfigSchema = z
       .min(1, 'list at least one instance, e.g. [{"name": "acme", "url": "https://acme.service-now.com"}]'),
     /** Hosts outside *.service-now.com that instances may use (custom domains); each one explicitly. */
     allowedHosts: z
-      .array(z.string().regex(/^[a-z0-9.-]+$/, 'use a host name only, e.g. "servicenow.acme.example"'))
+      .array(
+        z
+          .string()
+          .regex(/^[a-z0-9.-]+$/, 'use a host name only, e.g. "servicenow.acme.example"')
+          .superRefine((host, ctx) => {
+            const problem = allowedHostProblem(host);
+            if (problem) ctx.addIssue({ code: 'custom', message: problem });
+          }),
+      )
       .default([]),
     alerts: z
       .strictObject({
-        emails: z.array(z.email('use an email address, e.g. "integrations@example.com"')).default([]),
+        emails: z
+          .array(z.email('use an email address, e.g. "integrations@example.com"'))
+          .refine((emails) => new Set(emails.map((e) => e.toLowerCase())).size === emails.length, {
+            message: 'list each address once, e.g. ["integrations@example.com"]',
+          })
+          .default([]),
         deadManHours: z
           .number()
           .int('use whole hours, e.g. 2')
@@ -94,6 +123,7 @@ export const deploymentConfigSchema = z
           .number()
           .int('use whole hours, e.g. 24')
           .min(1, 'use 1 hour or more, e.g. 24')
+          .max(24 * 30, 'use at most 720 hours (30 days), e.g. 24')
           .default(24),
         expiryWarningDays: warningDays.default(DEFAULT_WARNING_DAYS),
       })
@@ -110,15 +140,13 @@ export const deploymentConfigSchema = z
           .default(8),
       })
       .prefault({}),
-    /** IAM principal ARNs (wildcards allowed) that may read and write the credentials secrets: the operators running the CLI. */
+    /** IAM role or user ARNs (wildcards in the name only) that may read and write the secrets: the operators running the CLI. */
     operatorPrincipalArns: z
       .array(
-        z
-          .string()
-          .regex(
-            /^arn:aws[a-z-]*:(iam|sts)::(\d{12}|\*):[A-Za-z0-9/_+=,.@*-]+$/,
-            'use an IAM role or user ARN, wildcards allowed, e.g. "arn:aws:iam::123456789012:role/ServiceNowTokenOperator"',
-          ),
+        z.string().superRefine((arn, ctx) => {
+          const problem = operatorArnProblem(arn);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
       )
       .default([]),
     kmsKeyArn: z
@@ -132,12 +160,16 @@ export const deploymentConfigSchema = z
       .record(
         z
           .string()
-          .regex(/^[\p{L}\p{N}\s_.:/=+@-]{1,128}$/u, 'use a tag key of up to 128 characters, e.g. "team"'),
+          .regex(/^[\p{L}\p{N}\s_.:/=+@-]{1,128}$/u, 'use a tag key of up to 128 characters, e.g. "team"')
+          .refine((key) => !key.toLowerCase().startsWith('aws:'), {
+            message: 'keys starting with "aws:" are reserved for AWS; use your own, e.g. "team"',
+          }),
         z.string().max(256, 'use a tag value of up to 256 characters, e.g. "integrations"'),
       )
       .default({}),
   })
   .superRefine((config, ctx) => {
+    checkAccountAndRegion(config, ctx);
     const allowed = new Set(config.allowedHosts);
     const seen = new Set<string>();
     config.instances.forEach((instance, index) => {
@@ -162,6 +194,32 @@ export const deploymentConfigSchema = z
       }
     });
   });
+
+/** The key and the operators must be of the stack's account and region, when the file names them. */
+function checkAccountAndRegion(
+  config: {
+    readonly account?: string | undefined;
+    readonly region?: string | undefined;
+    readonly kmsKeyArn?: string | undefined;
+    readonly operatorPrincipalArns: readonly string[];
+  },
+  ctx: z.RefinementCtx,
+): void {
+  const stack = { account: config.account, region: config.region };
+  const key = config.kmsKeyArn ? parseKmsKeyArn(config.kmsKeyArn) : undefined;
+  if (key) {
+    const example = `"arn:${key.partition}:kms:${config.region ?? key.region}:${config.account ?? key.account}:key/1234abcd-12ab-34cd-56ef-1234567890ab"`;
+    const problem = foreignArnProblem('the key', key, stack, example);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['kmsKeyArn'], message: problem });
+  }
+  config.operatorPrincipalArns.forEach((arn, index) => {
+    const principal = parsePrincipalArn(arn);
+    if (!principal) return;
+    const example = `"arn:${principal.partition}:iam::${config.account ?? principal.account}:role/ServiceNowTokenOperator"`;
+    const problem = foreignArnProblem(`operator "${arn}"`, principal, stack, example);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['operatorPrincipalArns', index], message: problem });
+  });
+}
 
 function urlProblem(raw: string, allowedHosts: ReadonlySet<string>): string | undefined {
   let url: URL;
@@ -207,6 +265,10 @@ export function parseDeploymentConfig(json: unknown, source: string): Deployment
     // zod's own wording for unknown keys and wrong types, made actionable.
     if (issue.code === 'unrecognized_keys') {
       return `${field}: unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}; check the spelling against config/example.json`;
+    }
+    if (issue.code === 'invalid_key') {
+      // A record's key: zod nests the key's own issues; theirs say what to use.
+      return `${field}: ${issue.issues.map((inner) => inner.message).join('; ')}`;
     }
     if (issue.code === 'invalid_type') {
       return `${field}: ${issue.message}; see config/example.json for an example`;

@@ -114,7 +114,122 @@ describe('a bad deployment configuration fails synth with a message naming the f
     [
       'an operator that is not an IAM ARN',
       top('operatorPrincipalArns', ['alice']),
-      /operatorPrincipalArns\[0\]: use an IAM role or user ARN, wildcards allowed, e\.g\./,
+      /operatorPrincipalArns\[0\]: "alice" is not an IAM role or user ARN of one account; use one like "arn:aws:iam::123456789012:role\/ServiceNowTokenOperator"/,
+    ],
+    [
+      'an operator ARN with an account wildcard',
+      top('operatorPrincipalArns', ['arn:aws:iam::*:*']),
+      /operatorPrincipalArns\[0\]: "arn:aws:iam::\*:\*" is not an IAM role or user ARN of one account; use one like "arn:aws:iam::123456789012:role\/ServiceNowTokenOperator"/,
+    ],
+    [
+      'an operator ARN for every principal of an account',
+      top('operatorPrincipalArns', ['arn:aws:iam::123456789012:*']),
+      /operatorPrincipalArns\[0\]: .* is not an IAM role or user ARN of one account; use one like/,
+    ],
+    [
+      'an operator ARN for every role under a path',
+      top('operatorPrincipalArns', ['arn:aws:iam::123456789012:role/ops/*']),
+      /operatorPrincipalArns\[0\]: .* matches every role under a path; name the operators' role, e\.g\. "arn:aws:iam::123456789012:role\/ServiceNowTokenOperator"/,
+    ],
+    [
+      'an operator ARN in an unknown partition',
+      top('operatorPrincipalArns', ['arn:aws-moon:iam::123456789012:role/Ops']),
+      /operatorPrincipalArns\[0\]: .* is not an IAM role or user ARN .*e\.g\./,
+    ],
+    [
+      'an assumed-role session ARN instead of the role ARN',
+      top('operatorPrincipalArns', ['arn:aws:sts::123456789012:assumed-role/TokenOperator/alice']),
+      /operatorPrincipalArns\[0\]: .* is a session \(sts assumed-role\) ARN, which never matches aws:PrincipalArn; use the role's ARN, "arn:aws:iam::123456789012:role\/TokenOperator"/,
+    ],
+    [
+      'an IAM Identity Center session ARN',
+      top('operatorPrincipalArns', [
+        'arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_TokenOperator_0123456789abcdef/alice@example.com',
+      ]),
+      /use the role's ARN, "arn:aws:iam::123456789012:role\/aws-reserved\/sso\.amazonaws\.com\/AWSReservedSSO_TokenOperator_0123456789abcdef"/,
+    ],
+    [
+      'an operator in another account than the stack',
+      (c) => {
+        c.account = '123456789012';
+        c.operatorPrincipalArns = ['arn:aws:iam::210987654321:role/Ops'];
+      },
+      /operatorPrincipalArns\[0\]: operator .* is in account 210987654321, not the stack's 123456789012; use one of 123456789012, e\.g\. "arn:aws:iam::123456789012:role\/ServiceNowTokenOperator"/,
+    ],
+    [
+      'an operator in another partition than the stack region',
+      (c) => {
+        c.region = 'cn-north-1';
+        c.operatorPrincipalArns = ['arn:aws:iam::123456789012:role/Ops'];
+      },
+      /operatorPrincipalArns\[0\]: operator .* is in partition aws, not aws-cn of the stack's region cn-north-1; e\.g\./,
+    ],
+    [
+      'a KMS key in another account than the stack',
+      (c) => {
+        c.account = '123456789012';
+        c.region = 'eu-west-1';
+        c.kmsKeyArn = 'arn:aws:kms:eu-west-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+      },
+      /kmsKeyArn: the key is in account 210987654321, not the stack's 123456789012; use one of 123456789012, e\.g\. "arn:aws:kms:eu-west-1:123456789012:key\//,
+    ],
+    [
+      'a KMS key in another region than the stack',
+      (c) => {
+        c.region = 'eu-west-1';
+        c.kmsKeyArn = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+      },
+      /kmsKeyArn: the key is in region us-east-1, not the stack's eu-west-1 .*e\.g\. "arn:aws:kms:eu-west-1:123456789012:key\//,
+    ],
+    [
+      'an IP address as an allowed host',
+      top('allowedHosts', ['10.0.0.12']),
+      /allowedHosts\[0\]: "10\.0\.0\.12" is an IP address; name the instance's DNS host, e\.g\. "servicenow\.acme\.example"/,
+    ],
+    [
+      'a decimal IP address as an allowed host',
+      top('allowedHosts', ['2130706433']),
+      /allowedHosts\[0\]: "2130706433" is an IP address; .*e\.g\. "servicenow\.acme\.example"/,
+    ],
+    [
+      'localhost as an allowed host',
+      top('allowedHosts', ['localhost']),
+      /allowedHosts\[0\]: "localhost" is this machine, not an instance; .*e\.g\. "servicenow\.acme\.example"/,
+    ],
+    [
+      'a bare top-level domain as an allowed host',
+      top('allowedHosts', ['com']),
+      /allowedHosts\[0\]: "com" is a bare top-level domain; name one host, e\.g\. "servicenow\.acme\.example"/,
+    ],
+    [
+      'an absurd reminder interval',
+      top('alerts', { reminderHours: 1e15 }),
+      /alerts\.reminderHours: use at most 720 hours \(30 days\), e\.g\. 24/,
+    ],
+    [
+      'a warning 5000 days ahead',
+      top('alerts', { expiryWarningDays: [5000] }),
+      /alerts\.expiryWarningDays\[0\]: warn at most 365 days ahead, e\.g\. \[30, 14, 7, 3, 1\]/,
+    ],
+    [
+      'a warning day listed three times',
+      top('alerts', { expiryWarningDays: [7, 7, 7] }),
+      /alerts\.expiryWarningDays: list each day once, e\.g\. \[30, 14, 7, 3, 1\]/,
+    ],
+    [
+      "an instance's warning day listed twice",
+      instance({ expiryWarningDays: [3, 3] }),
+      /instances\[0\]\.expiryWarningDays: list each day once, e\.g\. \[30, 14, 7, 3, 1\]/,
+    ],
+    [
+      'an email listed twice',
+      top('alerts', { emails: ['ops@example.com', 'OPS@example.com'] }),
+      /alerts\.emails: list each address once, e\.g\. \["integrations@example\.com"\]/,
+    ],
+    [
+      'a tag key reserved for AWS',
+      top('tags', { 'aws:team': 'integrations' }),
+      /tags\.aws:team: keys starting with "aws:" are reserved for AWS; use your own, e\.g\. "team"/,
     ],
     [
       'a secret prefix without a trailing slash',
