@@ -80,6 +80,9 @@ describe('refresh requests from sync jobs, against the simulator and the local A
   it('lets no more than the per-minute limit of token requests through, from any number of execution environments', async () => {
     const f = await bootstrapped();
     const outcomes: string[] = [];
+    // From the start of a clock minute, so that most of the run falls in one.
+    f.clock.advanceTo(Math.ceil(f.clock.now() / MINUTE) * MINUTE);
+    const start = f.clock.now();
 
     // A sync job that always names the token it has just read, 60 times in one minute.
     for (let call = 0; call < 60; call++) {
@@ -90,11 +93,22 @@ describe('refresh requests from sync jobs, against the simulator and the local A
         fingerprint: fingerprint(seen?.accessToken ?? ''),
       });
       outcomes.push(...response.results.map((r) => r.outcome));
-      await f.clock.sleep(900);
+      await f.clock.sleep(500);
     }
 
-    expect(tokenRequests(f)).toBeLessThanOrEqual(DEFAULT_REFRESH_REQUESTS_PER_MINUTE);
-    expect(outcomes.filter((o) => o === 'refreshed')).toHaveLength(DEFAULT_REFRESH_REQUESTS_PER_MINUTE);
+    // Real time flows under the virtual clock, so the run may span two clock minutes: judge each.
+    const minutes = new Map<number, number>();
+    for (let minute = Math.floor(start / MINUTE); minute <= Math.floor(f.clock.now() / MINUTE); minute++) {
+      const inMinute = f.sim.count(
+        (e) => e.path === '/oauth_token.do' && Math.floor(e.at / MINUTE) === minute,
+      );
+      minutes.set(minute, inMinute);
+    }
+    expect(Math.max(...minutes.values())).toBeLessThanOrEqual(DEFAULT_REFRESH_REQUESTS_PER_MINUTE);
+    expect(tokenRequests(f)).toBeLessThanOrEqual(DEFAULT_REFRESH_REQUESTS_PER_MINUTE * minutes.size);
+    expect(outcomes.filter((o) => o === 'refreshed').length).toBeGreaterThanOrEqual(
+      DEFAULT_REFRESH_REQUESTS_PER_MINUTE,
+    );
     expect(outcomes.filter((o) => o === 'request-limited').length).toBeGreaterThan(50);
     // The next minute has its own allowance.
     await f.clock.sleep(MINUTE);
