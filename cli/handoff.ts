@@ -7,6 +7,8 @@ import {
   type ConsumerToken,
   consumerDaysLeft,
   consumerTokenExpiresAt,
+  type WatchSecret,
+  watchSecretName,
 } from '../lambda/shared/consumers/consumer-tokens';
 import type { InstanceConfig } from '../lambda/shared/instance-config';
 import { credentialsSecretSchema, parseSecretJson } from '../lambda/shared/secrets/credentials-secret';
@@ -132,7 +134,7 @@ export async function handoff(
     );
     terminal.err(`Handing off a refresh token for ${instance.name} (${instance.url}) to ${profile.label}.`);
     const clientSecret = await hidden(
-      `OAuth client secret of ${clientId} (hidden, never stored): `,
+      `OAuth client secret of ${clientId} (hidden, ${options.watch ? 'kept only in the watch secret' : 'never stored'}): `,
       'client secret',
     );
     const username = await visible('Integration user name: ', options.username, 'user name');
@@ -184,6 +186,17 @@ export async function handoff(
     const refreshToken = rotating ? returned : first;
     const issuedAt = rotating ? check.value.sentAt : grant.value.sentAt;
 
+    // Never watch a rotating token: each check would replace it under the tool.
+    const watched = options.watch && !rotating;
+    const secretName = watchSecretName(instance.credentialsSecretId, consumer);
+    if (watched) {
+      const secret: WatchSecret = { schemaVersion: 1, consumer, clientId, clientSecret, refreshToken };
+      await ctx.secrets.writeCreating(
+        secretName,
+        secret,
+        `${profile.label}'s ServiceNow refresh token for ${instance.name}, kept for the daily check (snow-token handoff --watch). Read only by the expiry watch.`,
+      );
+    }
     const record: ConsumerToken = {
       consumer,
       instance: instance.name,
@@ -193,13 +206,24 @@ export async function handoff(
       fingerprint: fingerprint(refreshToken),
       clientId,
       rotating,
-      watched: false,
+      watched,
       recordedAt: ctx.clock.now(),
     };
     const replaced = await ctx.consumers.record(record);
+    // A token no longer watched must not stay stored: its secret goes.
+    if (!watched && replaced?.watched) await ctx.secrets.remove(secretName);
     const expiresAt = consumerTokenExpiresAt(record);
     await closeConsumerIncidents(ctx, instance, record);
 
+    if (options.watch && rotating) {
+      terminal.err(
+        paint(
+          terminal,
+          'yellow',
+          'Not watched: a rotating token is never checked (the check would replace it).',
+        ),
+      );
+    }
     const steps = profile.pasteSteps({ instanceUrl: new URL(instance.url).origin, clientId });
     const values = [
       `Client ID:      ${clientId}`,
@@ -240,6 +264,11 @@ export async function handoff(
     terminal.out(
       `Tracked: ${profile.label}'s token for ${instance.name} expires on ${formatTime(expiresAt)}; warnings go to the alert topic before then.${replaced ? ' It replaces the token recorded before for this tool.' : ''}`,
     );
+    if (watched) {
+      terminal.out(
+        'Watched: the deployment keeps this token (and the client secret) in its own secret, and proves it once a day with one refresh grant; a refusal is reported within a day.',
+      );
+    }
     terminal.out(`Renew it before then with: snow-token handoff ${instance.name} --to ${consumer}`);
     return EXIT.ok;
   } finally {

@@ -101,7 +101,7 @@ and the days left on the refresh token. Each failed check prints its fix.
 
 ${COMMON}`,
   handoff: `Usage: snow-token handoff <instance> --to <tool> [--client-id <id>] [--username <name>]
-       [--output <file>] [--lifespan-days <days>] [--password-stdin]
+       [--output <file>] [--lifespan-days <days>] [--watch] [--password-stdin]
 
 For tools that hold their own ServiceNow refresh token (Exalate and the like): replaces the curl
 password grant of their setup guides. Asks for the OAuth client secret and the user's password
@@ -115,6 +115,9 @@ the instance's stored one unless --client-id names another. The deployment recor
 without its value (tool, issue time, lifespan, fingerprint), counts it down and warns before it
 expires, like its own. A new handoff to the same tool replaces the record and closes the warnings.
 --lifespan-days: the client's refresh token lifespan (default: the instance's configured one).
+--watch: also keep the token (and the client secret) in a secret only the expiry watch reads, and
+prove it once a day with one refresh grant (its access token dropped at once): a revoked token is
+reported within a day, before the tool's sync breaks. Never for a rotating token.
 
 ${COMMON}`,
   track: `Usage: snow-token track <instance> --to <tool> --issued <date> [--lifespan-days <days>]
@@ -260,7 +263,7 @@ async function run(argv: readonly string[], deps: Dependencies): Promise<ExitCod
         passwordStdin: values['password-stdin'] ?? false,
         output: values.output,
         lifespanDays: values['lifespan-days'],
-        watch: false,
+        watch: values.watch ?? false,
       });
     case 'track':
       return track(ctx, findInstance(deployment, instanceName), {
@@ -300,6 +303,7 @@ function parse(argv: readonly string[]) {
       output: { type: 'string' },
       issued: { type: 'string' },
       'lifespan-days': { type: 'string' },
+      watch: { type: 'boolean' },
     },
   });
 }

@@ -243,6 +243,15 @@ export class ServiceNowTokenRefresher extends Construct {
 
     this.grantRefresherAccess(refresher.role, prefix, table);
     this.secretArnsGrant(probe.role, prefix, 'access-token', ['secretsmanager:GetSecretValue'], 'Decrypt');
+    // Tokens handed off to other tools with "snow-token handoff --watch": the expiry watch alone
+    // reads them, for its one daily refresh grant per token.
+    this.secretArnsGrant(
+      expiryWatch.role,
+      prefix,
+      'consumer-*',
+      ['secretsmanager:GetSecretValue'],
+      'Decrypt',
+    );
     for (const fn of [refresher, probe, expiryWatch]) {
       this.alertTopic.grantPublish(fn.role);
       eventBus.grantPutEventsTo(fn.role);
@@ -406,7 +415,7 @@ export class ServiceNowTokenRefresher extends Construct {
   private secretArnsGrant(
     grantee: iam.IGrantable,
     prefix: string,
-    kind: 'credentials' | 'access-token',
+    kind: 'credentials' | 'access-token' | 'consumer-*',
     actions: string[],
     keyUse: 'Decrypt' | 'Encrypt' | 'DecryptAndEncrypt',
     instanceName = '*',
@@ -471,6 +480,10 @@ export class ServiceNowTokenRefresher extends Construct {
         reason: secretsReason('The refresher'),
       },
     );
+    Validations.of(expiryWatch.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${secretArn('consumer-*')}]`,
+      reason: `${secretsReason('The expiry watch')} "consumer-*" names the tools' tokens that "snow-token handoff --watch" stores at run time, unknown at synth.`,
+    });
     Validations.of(probe.role).acknowledge(
       { id: `AwsSolutions-IAM5[Resource::${secretArn('access-token')}]`, reason: secretsReason('The probe') },
       {

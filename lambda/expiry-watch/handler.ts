@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { alertingEnvironmentSchema, createAlerting } from '../shared/alerting-environment';
@@ -7,6 +8,8 @@ import { ConsumerTokenStore } from '../shared/consumers/consumer-tokens';
 import { loadInstances, parseEnvironment } from '../shared/environment';
 import { createLogger } from '../shared/logger';
 import { createInstanceMetrics } from '../shared/metrics';
+import { SecretStore } from '../shared/secrets/secret-store';
+import { createServiceNowAgent, serviceNowClients } from '../shared/servicenow/servicenow-client';
 import { StateStore } from '../shared/state/state-store';
 import { DEFAULT_WARNING_DAYS, watchExpiry } from './expiry-watch';
 
@@ -32,7 +35,12 @@ const dynamo = new DynamoDBClient({});
 const alerting = createAlerting(env, { dynamo, clock: systemClock, logger });
 const metrics = createInstanceMetrics();
 const state = new StateStore(dynamo, env.STATE_TABLE_NAME);
-const consumerTokens = { store: new ConsumerTokenStore(dynamo, env.STATE_TABLE_NAME) };
+const consumerTokens = {
+  store: new ConsumerTokenStore(dynamo, env.STATE_TABLE_NAME),
+  secrets: new SecretStore(new SecretsManagerClient({})),
+  serviceNow: serviceNowClients(createServiceNowAgent(), systemClock),
+  logger,
+};
 
 export const handler = async (_event: unknown, context: Context) => {
   logger.addContext(context);

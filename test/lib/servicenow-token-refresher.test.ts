@@ -36,7 +36,7 @@ function statementsOf(template: Template, role: string): Statement[] {
 
 const actions = (s: Statement) => [s.Action].flat();
 const resourceText = (s: Statement) => JSON.stringify(s.Resource);
-const secretActionsOn = (statements: Statement[], kind: 'credentials' | 'access-token') =>
+const secretActionsOn = (statements: Statement[], kind: 'credentials' | 'access-token' | 'consumer-*') =>
   statements
     .filter((s) => s.Effect === 'Allow' && resourceText(s).includes(`/${kind}-??????`))
     .flatMap(actions)

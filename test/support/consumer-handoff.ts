@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
 import type { CliContext } from '../../cli/commands';
 import { handoff } from '../../cli/handoff';
 import type { Terminal } from '../../cli/terminal';
+import type { ConsumerWatchDeps } from '../../lambda/expiry-watch/consumer-watch';
 import { ConsumerTokenStore } from '../../lambda/shared/consumers/consumer-tokens';
 import type { RefreshRequester } from '../../lambda/shared/refresh-requester';
 import type { AlertingHarness } from './alerting-harness';
@@ -29,14 +31,25 @@ export class ConsumerHandoffs {
   readonly store: ConsumerTokenStore;
   readonly client: RegistryRecord;
 
+  /** What the expiry watch is given for tokens held by other tools. */
+  watchDeps(): ConsumerWatchDeps {
+    const f = this.alerting.fixture;
+    return {
+      store: this.store,
+      secrets: f.secrets,
+      serviceNow: (instance) => f.client(instance.name),
+      logger: new Logger({ serviceName: 'servicenow-token-refresher' }),
+    };
+  }
+
   constructor(private readonly alerting: AlertingHarness) {
     const f = alerting.fixture;
     this.store = new ConsumerTokenStore(f.aws.dynamo, f.aws.tableName);
     // The tool gets an OAuth client of its own, as docs/exalate.md advises.
-    this.client = f.instance().sim.addRegistry({
-      clientId: 'exalate-client',
-      clientSecret: `cs-exalate-${randomBytes(12).toString('hex')}`,
-    });
+    const clientSecret = `cs-exalate-${randomBytes(12).toString('hex')}`;
+    // The same client on every instance of the fixture (a tool set up the same way on each).
+    const [first] = f.instances.map((i) => i.sim.addRegistry({ clientId: 'exalate-client', clientSecret }));
+    this.client = first as RegistryRecord;
   }
 
   async handoff(consumer: string, options: { readonly watch?: boolean; readonly name?: string } = {}) {

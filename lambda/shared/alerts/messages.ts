@@ -252,10 +252,19 @@ function consumerFix(ctx: MessageContext): string {
   ].join('\n');
 }
 
-function consumerTokenText(kind: IncidentKind, ctx: MessageContext): Text {
+function consumerTokenText(kind: IncidentKind, reason: string, ctx: MessageContext): Text {
   const label = consumerProfile(ctx.consumer ?? 'the tool').label;
   const expires = ctx.consumerTokenExpiresAt ?? ctx.now;
   const impact = `${label} stops synchronising with ServiceNow ${ctx.instanceName}, and raises its "no access is possible" flag.`;
+  if (kind === 'consumer-token-refused' && reason === 'rotated') {
+    return {
+      title: `${label}'s refresh token for ${ctx.instanceName} was rotated by today's check`,
+      what: `ServiceNow (or a proxy in front of it) answered today's check of ${label}'s refresh token with a new one, so the instance now rotates refresh tokens and the token ${label} holds may no longer work. The token is no longer checked.`,
+      impact: `${impact} It may already have.`,
+      fix: consumerFix(ctx),
+      anchor: 'consumer-token-refused',
+    };
+  }
   if (kind === 'consumer-token-refused') {
     return {
       title: `${label}'s refresh token for ${ctx.instanceName} was refused`,
@@ -293,7 +302,7 @@ function text(kind: IncidentKind, reason: string, ctx: MessageContext): Text {
   switch (kind) {
     case 'consumer-token-expiry':
     case 'consumer-token-refused':
-      return consumerTokenText(kind, ctx);
+      return consumerTokenText(kind, reason, ctx);
     case 'refresh':
       return refreshText(reason, ctx);
     case 'refresh-token-expiry':

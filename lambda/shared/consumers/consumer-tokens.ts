@@ -33,6 +33,9 @@ export const consumerTokenSchema = z.object({
   /** Kept in a secret and proven once a day with a refresh grant. */
   watched: z.boolean(),
   recordedAt: z.number().int(),
+  /** Watched tokens: the last daily proof, and what ServiceNow said. */
+  lastVerifiedAt: z.number().int().optional(),
+  lastVerdict: z.enum(['accepted', 'refused', 'rotated', 'unavailable', 'no-secret']).optional(),
 });
 
 export type ConsumerToken = z.infer<typeof consumerTokenSchema>;
@@ -50,9 +53,21 @@ export function consumerIncidentName(instance: string, consumer: string): string
   return `${instance}#consumer#${consumer}`;
 }
 
-/** The secret a watched token's value is kept in: under the deployment's prefix, per consumer. */
+/**
+ * The secret a watched token's value is kept in: beside the instance's credentials secret, under
+ * the deployment's prefix (<prefix><instance>/consumer-<tool>). Takes the credentials secret's name
+ * or ARN (whose random suffix is dropped).
+ */
 export function watchSecretName(credentialsSecretId: string, consumer: string): string {
-  return credentialsSecretId.replace(/credentials$/, `consumer-${consumer}`);
+  const name = credentialsSecretId.includes(':secret:')
+    ? (credentialsSecretId.split(':secret:')[1] ?? '').replace(/-[A-Za-z0-9]{6}$/, '')
+    : credentialsSecretId;
+  if (!name.endsWith('/credentials')) {
+    throw new Error(
+      `the credentials secret "${credentialsSecretId}" is not named <prefix><instance>/credentials, so a watch secret cannot be named beside it`,
+    );
+  }
+  return name.replace(/credentials$/, `consumer-${consumer}`);
 }
 
 /** What is kept in a watch secret: enough for one refresh grant, nothing more. */
@@ -123,14 +138,47 @@ export class ConsumerTokenStore {
   /** Records a token for its consumer, replacing the consumer's previous record. Returns the one replaced. */
   async record(token: ConsumerToken): Promise<ConsumerToken | undefined> {
     const parsed = consumerTokenSchema.parse(token);
+    let previous: ConsumerToken | undefined;
+    const done = await this.modify(parsed.instance, (tokens) => {
+      previous = tokens[parsed.consumer];
+      return { ...tokens, [parsed.consumer]: parsed };
+    });
+    if (!done) {
+      throw new Error(
+        `the consumer-token record for ${parsed.instance} kept changing under us; nothing was recorded, try again`,
+      );
+    }
+    return previous;
+  }
+
+  /**
+   * Changes fields of one consumer's record, if it is still the one recorded at `recordedAt` (a new
+   * handoff in between wins). Returns false when the record was replaced or removed.
+   */
+  async update(
+    instance: string,
+    consumer: string,
+    recordedAt: number,
+    patch: Partial<Pick<ConsumerToken, 'lastVerifiedAt' | 'lastVerdict' | 'rotating' | 'watched'>>,
+  ): Promise<boolean> {
+    return this.modify(instance, (tokens) => {
+      const current = tokens[consumer];
+      return current?.recordedAt === recordedAt
+        ? { ...tokens, [consumer]: { ...current, ...patch } }
+        : undefined;
+    });
+  }
+
+  /** Read, change, write conditional on the version; again if someone wrote in between. */
+  private async modify(
+    instance: string,
+    change: (tokens: Record<string, ConsumerToken>) => Record<string, ConsumerToken> | undefined,
+  ): Promise<boolean> {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const item = await this.read(parsed.instance);
-      const previous = item?.tokens[parsed.consumer];
-      const next: ConsumerItem = {
-        instance: itemKey(parsed.instance),
-        tokens: { ...item?.tokens, [parsed.consumer]: parsed },
-        version: (item?.version ?? 0) + 1,
-      };
+      const item = await this.read(instance);
+      const tokens = change({ ...item?.tokens });
+      if (!tokens) return false;
+      const next: ConsumerItem = { instance: itemKey(instance), tokens, version: (item?.version ?? 0) + 1 };
       try {
         await this.doc.send(
           new PutCommand({
@@ -147,14 +195,12 @@ export class ConsumerTokenStore {
                 }),
           }),
         );
-        return previous;
+        return true;
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
       }
     }
-    throw new Error(
-      `the consumer-token record for ${parsed.instance} kept changing under us; nothing was recorded, try again`,
-    );
+    return false;
   }
 
   private async read(instance: string): Promise<ConsumerItem | undefined> {

@@ -1,4 +1,6 @@
 import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
   type SecretsManagerClient,
@@ -29,5 +31,32 @@ export class SecretStore {
     await this.client.send(
       new PutSecretValueCommand({ SecretId: secretId, SecretString: JSON.stringify(value) }),
     );
+  }
+
+  /** Writes a secret the CLI makes at runtime (a watched tool's token), creating it the first time. */
+  async writeCreating(secretId: string, value: unknown, description: string): Promise<void> {
+    try {
+      await this.write(secretId, value);
+    } catch (error) {
+      if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
+      await this.client.send(
+        new CreateSecretCommand({
+          Name: secretId,
+          Description: description,
+          SecretString: JSON.stringify(value),
+        }),
+      );
+    }
+  }
+
+  /** Deletes a secret at once (no recovery window): for values that must not outlive their use. */
+  async remove(secretId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteSecretCommand({ SecretId: secretId, ForceDeleteWithoutRecovery: true }),
+      );
+    } catch (error) {
+      if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
+    }
   }
 }

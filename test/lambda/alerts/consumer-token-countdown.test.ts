@@ -1,5 +1,4 @@
 import { afterEach, expect, it } from 'vitest';
-import { ConsumerTokenStore } from '../../../lambda/shared/consumers/consumer-tokens';
 import { AlertingHarness } from '../../support/alerting-harness';
 import { ConsumerHandoffs } from '../../support/consumer-handoff';
 import { RefresherFixture } from '../../support/refresher-fixture';
@@ -16,9 +15,7 @@ it('counts a handed-off token down over 120 days: a warning at each configured d
   fixture = await RefresherFixture.create();
   const alerting = await AlertingHarness.create(fixture);
   const handoffs = new ConsumerHandoffs(alerting);
-  const watch = alerting.watch({
-    consumerTokens: { store: new ConsumerTokenStore(fixture.aws.dynamo, fixture.aws.tableName) },
-  });
+  const watch = alerting.watch({ consumerTokens: handoffs.watchDeps() });
   const start = fixture.clock.now();
   const warp = new TimeWarp(fixture.clock).every('expiry-watch', DAY, watch);
   const errors: unknown[] = [];

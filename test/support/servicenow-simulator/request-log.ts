@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { formParams, headerValue, type IncomingCall, queryRecord } from './incoming-call';
 import type { LogFilter, LoggedRequest } from './types';
 
@@ -8,7 +9,11 @@ export function matchesLogFilter(entry: LoggedRequest, filter: LogFilter | undef
 }
 
 /** grant_type and client_id as the client sent them, wherever it put them, for the log only. */
-function grantFields(call: IncomingCall): { grantType?: string; clientId?: string } {
+function grantFields(call: IncomingCall): {
+  grantType?: string;
+  clientId?: string;
+  refreshTokenFingerprint?: string;
+} {
   let source: (name: string) => string | undefined = (name) => call.url.searchParams.get(name) ?? undefined;
   const form = formParams(call);
   if (form !== undefined) {
@@ -26,10 +31,17 @@ function grantFields(call: IncomingCall): { grantType?: string; clientId?: strin
   }
   const grantType = source('grant_type');
   const clientId = source('client_id');
+  const refreshToken = source('refresh_token');
   return {
     ...(grantType === undefined ? {} : { grantType }),
     ...(clientId === undefined ? {} : { clientId }),
+    ...(refreshToken === undefined ? {} : { refreshTokenFingerprint: tokenFingerprint(refreshToken) }),
   };
+}
+
+/** The same one-way tag the product records (state/instance-state.ts), so tests can match the two. */
+function tokenFingerprint(token: string): string {
+  return createHash('sha256').update(token).digest('base64url').slice(0, 16);
 }
 
 export interface LogOutcome {

@@ -112,6 +112,8 @@ export interface LoggedRequest {
   /** From the form body (or the query string when the body has none). */
   grantType?: string;
   clientId?: string;
+  /** A refresh_token grant's token, as a one-way fingerprint (never the value): which token was spent. */
+  refreshTokenFingerprint?: string;
   /** The user a grant or a bearer token resolved to, when known. */
   username?: string;
   status: number | 'reset' | 'hang';
