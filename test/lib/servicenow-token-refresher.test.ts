@@ -169,10 +169,15 @@ describe('IAM on the secrets', () => {
     ]);
   });
 
-  it('gives the expiry watch no Secrets Manager access at all', () => {
+  it("lets the expiry watch read the watched tools' tokens and no other secret", () => {
     const statements = statementsOf(parent, roleId('ExpiryWatch'));
 
-    expect(statements.flatMap(actions).filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
+    expect(secretActionsOn(statements, 'consumer-*')).toEqual(['secretsmanager:GetSecretValue']);
+    expect(secretActionsOn(statements, 'credentials')).toEqual([]);
+    expect(secretActionsOn(statements, 'access-token')).toEqual([]);
+    expect(statements.flatMap(actions).filter((a) => a.startsWith('secretsmanager:'))).toEqual([
+      'secretsmanager:GetSecretValue',
+    ]);
   });
 
   it('lets only the refresher write any secret', () => {
