@@ -347,7 +347,7 @@ export async function doctor(ctx: CliContext, instance: InstanceConfig): Promise
         grant.kind === 'ok'
           ? 'ServiceNow accepts the stored credentials'
           : grant.kind === 'rejected'
-            ? explainRejection(credentials, now, instance.name).detail
+            ? explainRejection(credentials, now, instance.name, grant).detail
             : describeOutcome(grant),
       fix:
         credentials.grant === 'password'

@@ -141,7 +141,7 @@ async function refreshLeased(
   const outcome = await requestWithRetries(deps, instance, tokenGrantFor(credentials, clock.now()), attempts);
   if (outcome.kind !== 'ok') {
     if (outcome.kind === 'rejected') {
-      const rejection = explainRejection(credentials, clock.now(), instance.name);
+      const rejection = explainRejection(credentials, clock.now(), instance.name, outcome);
       return failure(deps, instance, state, commit, rejection.outcome, rejection.detail, false, credentials);
     }
     return failure(

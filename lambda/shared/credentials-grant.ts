@@ -1,5 +1,6 @@
 import { ASSERTION_LIFETIME_SECONDS, signAssertion } from './jwt-assertion';
 import { type CredentialsSecret, refreshTokenExpiresAt } from './secrets/credentials-secret';
+import type { FailedOutcome } from './servicenow/outcome';
 import type { TokenGrant } from './servicenow/servicenow-client';
 import { fingerprint, type StatePatch } from './state/instance-state';
 
@@ -60,11 +61,68 @@ export type Rejection = {
   readonly detail: string;
 };
 
+/** What the gateway said, in its own words: "invalid_grant: Refresh token revoked". */
+function saidByGateway(refusal: Extract<FailedOutcome, { kind: 'rejected' }>): string {
+  return `${refusal.oauthError}${refusal.description ? `: ${refusal.description}` : ''}`;
+}
+
+/**
+ * A refusal that names its reason (RFC 6749 §5.2, from a gateway in front of ServiceNow): its
+ * words and command. undefined for ServiceNow's own opaque 401, explained from context instead.
+ */
+function explainOAuthError(
+  credentials: CredentialsSecret,
+  now: number,
+  instance: string,
+  refusal: Extract<FailedOutcome, { kind: 'rejected' }>,
+): Rejection | undefined {
+  const code = refusal.oauthError;
+  if (code === undefined) return undefined;
+  const said = `the token endpoint answered ${saidByGateway(refusal)} (RFC 6749)`;
+  if (credentials.grant === 'password') {
+    const expiresAt = refreshTokenExpiresAt(credentials) ?? now;
+    switch (code) {
+      case 'invalid_grant':
+        return {
+          outcome: now >= expiresAt ? 'refresh-token-expired' : 'refresh-token-rejected',
+          detail: `${said}: the refresh token is invalid, expired or revoked. Run "snow-token renew ${instance}"`,
+        };
+      case 'invalid_client':
+        return {
+          outcome: 'refresh-token-rejected',
+          detail: `${said}: the OAuth client id or secret is not accepted; if the client secret changed in the Application Registry, run "snow-token renew ${instance} --new-client"`,
+        };
+      case 'unauthorized_client':
+      case 'unsupported_grant_type':
+        return {
+          outcome: 'refresh-token-rejected',
+          detail: `${said}: this client may not use the refresh_token grant here; allow it on the Application Registry record (or the gateway in front of the instance), then run "snow-token renew ${instance}"`,
+        };
+    }
+  }
+  const grant = credentials.grant;
+  return {
+    outcome: 'grant-rejected',
+    detail:
+      code === 'invalid_client'
+        ? `${said}: the OAuth client id or secret (or the key) is not accepted; store the new one with "snow-token bootstrap ${instance} --grant ${grant} --new-client"`
+        : `${said}: the ${grant} grant is refused for this client; allow it on the Application Registry record (or the gateway), then check with "snow-token doctor ${instance}"`,
+  };
+}
+
 /**
  * ServiceNow's token endpoint answers every failure with the same 401; what it most likely means,
- * and what to do, depends on the grant and on what we recorded.
+ * and what to do, depends on the grant and on what we recorded. A gateway's RFC 6749 error names
+ * its reason, and is explained by it.
  */
-export function explainRejection(credentials: CredentialsSecret, now: number, instance: string): Rejection {
+export function explainRejection(
+  credentials: CredentialsSecret,
+  now: number,
+  instance: string,
+  refusal?: Extract<FailedOutcome, { kind: 'rejected' }>,
+): Rejection {
+  const named = refusal && explainOAuthError(credentials, now, instance, refusal);
+  if (named) return named;
   switch (credentials.grant) {
     case 'password': {
       const expiresAt = refreshTokenExpiresAt(credentials) ?? now;

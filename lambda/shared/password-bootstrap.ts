@@ -89,7 +89,7 @@ export async function bootstrapWithPassword(
     if (outcome.kind !== 'ok') {
       const message =
         outcome.kind === 'rejected'
-          ? 'ServiceNow refused the password grant: check the client id and secret, the user name and password, that the user is active, not locked and a local account, and that the password grant is enabled on the instance'
+          ? `ServiceNow refused the password grant${outcome.oauthError ? ` (${describeOutcome(outcome)})` : ''}: check the client id and secret, the user name and password, that the user is active, not locked and a local account, and that the password grant is enabled on the instance`
           : describeOutcome(outcome);
       return { kind: 'failed', outcome, message };
     }
@@ -137,7 +137,7 @@ export async function bootstrapWithCredentials(
     if (outcome.kind !== 'ok') {
       const message =
         outcome.kind === 'rejected'
-          ? explainRejection(credentials, deps.clock.now(), instance.name).detail
+          ? explainRejection(credentials, deps.clock.now(), instance.name, outcome).detail
           : describeOutcome(outcome);
       return { kind: 'failed', outcome, message };
     }

@@ -195,4 +195,92 @@ describe('classifyResponse on arbitrary answers', () => {
       { numRuns: 4_000, seed: FUZZ_SEED + 2 },
     );
   });
+
+  it("never lets a request's secret out of an answer that quotes it, in any place or form", () => {
+    fc.assert(
+      fc.property(
+        fc.array(secret, { minLength: 1, maxLength: 4 }),
+        fc.constantFrom(200, 400, 401, 403, 404, 429, 500, 503),
+        fc.constantFrom('application/json', 'text/html', '', 'text/plain'),
+        fc.constantFrom('error.message', 'error_description', 'html', 'header', 'location', 'schema-key'),
+        fc.constantFrom(...ENCODINGS),
+        fc.constantFrom('token', 'api') as fc.Arbitrary<'token' | 'api'>,
+        (secrets, status, ct, where, encoding, endpoint) => {
+          cases++;
+          const quoted = secrets.map(ENCODE[encoding]).join(' and ');
+          const raw = quotingAnswer(status, ct, where, quoted);
+          const outcome = classifyResponse(
+            raw,
+            endpoint,
+            (endpoint === 'token' ? tokenSchema : recordSchema) as z.ZodType<unknown>,
+            secrets,
+          );
+          const texts = [
+            JSON.stringify(outcome),
+            ...Object.values(outcome).filter((v): v is string => typeof v === 'string'),
+            outcome.kind === 'ok' ? '' : describeOutcome(outcome as FailedOutcome),
+          ];
+          for (const value of secrets) {
+            for (const text of texts) {
+              expect(text).not.toContain(value);
+              expect(text).not.toContain(encodeURIComponent(value));
+            }
+          }
+        },
+      ),
+      { numRuns: 4_000, seed: FUZZ_SEED + 4 },
+    );
+  });
 });
+
+/** Secrets as requests carry them: long, token-like, sometimes with characters that need escaping. */
+const secret = fc
+  .tuple(
+    fc.string({
+      unit: fc.constantFrom(...'abcdefghijkXYZ0123456789-_.~+/='.split('')),
+      minLength: 8,
+      maxLength: 90,
+    }),
+    fc.constantFrom('', '&"<>', ' x', 'é'),
+  )
+  .map(([a, b]) => `${a}${b}`);
+const ENCODINGS = ['raw', 'uri', 'form', 'html'] as const;
+const ENCODE: Record<(typeof ENCODINGS)[number], (s: string) => string> = {
+  raw: (s) => s,
+  uri: encodeURIComponent,
+  form: (s) => new URLSearchParams({ s }).toString().slice(2),
+  html: (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;'),
+};
+/** A record whose keys are free: a schema error's path could name one. */
+const recordSchema = z.object({ result: z.record(z.string(), z.number()) });
+
+function quotingAnswer(status: number, ct: string, where: string, quoted: string): RawResponse {
+  const headers: Record<string, string> = { 'content-type': ct };
+  let body = '{}';
+  switch (where) {
+    case 'error.message':
+      body = JSON.stringify({
+        error: { message: `Invalid refresh_token ${quoted}`, detail: quoted },
+        status: 'failure',
+      });
+      break;
+    case 'error_description':
+      body = JSON.stringify({ error: 'invalid_grant', error_description: `bad token ${quoted}` });
+      break;
+    case 'html':
+      body = `<html><body>Your instance is hibernating ${quoted}</body></html>`;
+      break;
+    case 'header':
+      headers['x-ratelimit-rule'] = quoted;
+      headers['retry-after'] = quoted;
+      body = JSON.stringify({ error: { message: 'Rate limit exceeded' }, status: 'failure' });
+      break;
+    case 'location':
+      headers.location = `https://${quoted}.example/${quoted}`;
+      break;
+    case 'schema-key':
+      body = JSON.stringify({ result: { [quoted]: 'not a number' }, access_token: quoted });
+      break;
+  }
+  return { status: where === 'location' ? 302 : status, headers, body, maxBytes: 65_536 };
+}

@@ -3,6 +3,7 @@ import { type AddressInfo, createServer, type Server, type Socket } from 'node:n
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../lambda/shared/clock';
+import { describeOutcome } from '../../lambda/shared/servicenow/outcome';
 import { createServiceNowAgent, ServiceNowClient } from '../../lambda/shared/servicenow/servicenow-client';
 import { FUZZ_SEED, OUTCOME_KINDS, reportCases } from './fuzz-figures';
 
@@ -21,13 +22,27 @@ const sockets = new Set<Socket>();
 const agent = createServiceNowAgent({ connectTimeoutMs: 1_000, headersTimeoutMs: 500, bodyTimeoutMs: 500 });
 let cases = 0;
 
+/** Where an answer says QUOTE, it quotes the request: its form body, decoded, and its Authorization. */
+function quoteRequest(answer: WireAnswer | undefined, request: string): WireAnswer | undefined {
+  if (!answer) return answer;
+  const [head = '', form = ''] = request.split('\r\n\r\n');
+  const authorization = /^authorization: (.*)$/im.exec(head)?.[1] ?? '';
+  const decoded = [...new URLSearchParams(form).values()].join(' ');
+  const quote = `${form} ${decoded} ${authorization}`.replace(/[\r\n]/g, ' ');
+  return {
+    ...answer,
+    headers: answer.headers.map((h) => h.replaceAll('QUOTE', encodeURIComponent(quote))),
+    body: Buffer.from(answer.body.toString('utf8').replaceAll('QUOTE', quote)),
+  };
+}
+
 beforeAll(async () => {
   server = createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
-    socket.once('data', () => {
-      const answer = next;
+    socket.once('data', (data: Buffer) => {
+      const answer = quoteRequest(next, data.toString('utf8'));
       if (!answer || answer.ending === 'cut-before-headers') {
         socket.destroy();
         return;
@@ -147,6 +162,64 @@ describe('ServiceNowClient against arbitrary bytes on the wire', () => {
         expect(OUTCOME_KINDS).toContain(outcome.kind);
       }),
       { numRuns: 400, seed: FUZZ_SEED + 1 },
+    );
+  }, 120_000);
+
+  it('never carries a secret of the request out of an answer that quotes it', async () => {
+    const client = new ServiceNowClient(
+      url,
+      { dispatcher: agent, clock: systemClock },
+      { overallTimeoutMs: 2_000 },
+    );
+    const tokenish = fc.string({
+      unit: fc.constantFrom(...'abcdefXYZ0123456789-_.~+/='.split('')),
+      minLength: 12,
+      maxLength: 80,
+    });
+    const quoting: fc.Arbitrary<WireAnswer> = fc.record({
+      statusLine: fc.constantFrom(200, 400, 401, 403, 429, 500, 503).map((s) => `HTTP/1.1 ${s} X`),
+      headers: fc.subarray([
+        'Content-Type: application/json',
+        'X-RateLimit-Rule: QUOTE',
+        'X-Echo: QUOTE',
+        'Retry-After: 5',
+      ]),
+      body: fc
+        .constantFrom(
+          '{"error":{"message":"Invalid refresh_token QUOTE","detail":"QUOTE"},"status":"failure"}',
+          '{"error":"invalid_grant","error_description":"QUOTE"}',
+          '{"error":"invalid_request","error_description":"QUOTE"}',
+          '<html><body><pre>QUOTE</pre></body></html>',
+          '{"result":{"QUOTE":1}}',
+        )
+        .map((b) => Buffer.from(b)),
+      ending: fc.constant('whole' as const),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        quoting,
+        tokenish,
+        tokenish,
+        fc.boolean(),
+        async (answer, clientSecret, refreshToken, probe) => {
+          cases++;
+          next = answer;
+          const outcome = probe
+            ? await client.probe(refreshToken)
+            : await client.requestToken({
+                grantType: 'refresh_token',
+                clientId: 'c',
+                clientSecret,
+                refreshToken,
+              });
+          const text = outcome.kind === 'ok' ? '' : `${JSON.stringify(outcome)} ${describeOutcome(outcome)}`;
+          for (const secret of probe ? [refreshToken] : [clientSecret, refreshToken]) {
+            expect(text).not.toContain(secret);
+            expect(text).not.toContain(encodeURIComponent(secret));
+          }
+        },
+      ),
+      { numRuns: 300, seed: FUZZ_SEED + 2 },
     );
   }, 120_000);
 });

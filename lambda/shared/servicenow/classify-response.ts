@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { Outcome } from './outcome';
+import { type OAuthErrorCode, type Outcome, REFUSED_GRANT_ERRORS } from './outcome';
+import { redact } from './redaction';
 
 export type Endpoint = 'token' | 'api';
 
@@ -20,16 +21,41 @@ function header(headers: RawResponse['headers'], name: string): string | undefin
   return Array.isArray(value) ? value[0] : value;
 }
 
+function optional(value: string | undefined, scrub: Scrub): string | undefined {
+  return value === undefined ? undefined : scrub(value);
+}
+
 function intHeader(headers: RawResponse['headers'], name: string): number | undefined {
   const value = header(headers, name);
   if (value === undefined || !/^\s*\d+\s*$/.test(value)) return undefined;
   return Number.parseInt(value, 10);
 }
 
-function envelopeMessage(json: unknown, fallback: string): string {
+type Scrub = (text: string) => string;
+
+function envelopeMessage(json: unknown, fallback: string, scrub: Scrub): string {
   const parsed = errorEnvelope.safeParse(json);
   const message = parsed.success ? parsed.data.error.message : undefined;
-  return (message ?? fallback).slice(0, 200);
+  return message === undefined ? fallback : scrub(message).slice(0, 200);
+}
+
+const oauthErrorAnswer = z.object({
+  error: z.enum(REFUSED_GRANT_ERRORS),
+  error_description: z.string().optional(),
+});
+
+/** An RFC 6749 §5.2 answer refusing the grant, as gateways in front of ServiceNow send. */
+function oauthError(
+  json: unknown,
+  scrub: Scrub,
+): { readonly code: OAuthErrorCode; readonly description: string | undefined } | undefined {
+  const parsed = oauthErrorAnswer.safeParse(json);
+  if (!parsed.success) return undefined;
+  const description = parsed.data.error_description;
+  return {
+    code: parsed.data.error,
+    description: description === undefined ? undefined : scrub(description).slice(0, 200),
+  };
 }
 
 /** Field paths and problem codes only: zod's messages could echo a value, and values may be secrets. */
@@ -88,14 +114,17 @@ export function classifyResponse<T>(
   response: RawResponse,
   endpoint: Endpoint,
   schema: z.ZodType<T>,
+  /** The request's own secret values: never copied out of the answer, whatever form it quotes them in. */
+  requestSecrets: readonly string[] = [],
 ): Outcome<T> {
   const { status, headers, body } = response;
+  const scrub: Scrub = (text) => redact(text, requestSecrets);
 
   if (status >= 300 && status < 400) {
     const location = header(headers, 'location') ?? '';
     let host = '(no location)';
     try {
-      host = new URL(location, 'https://invalid.invalid').host;
+      host = scrub(new URL(location, 'https://invalid.invalid').host);
     } catch {
       host = '(unparseable location)';
     }
@@ -116,7 +145,7 @@ export function classifyResponse<T>(
       retryAfterSeconds: intHeader(headers, 'retry-after'),
       limit: intHeader(headers, 'x-ratelimit-limit'),
       resetAt: resetSeconds === undefined ? undefined : resetSeconds * 1000,
-      rule: header(headers, 'x-ratelimit-rule')?.slice(0, 100),
+      rule: optional(header(headers, 'x-ratelimit-rule'), scrub)?.slice(0, 100),
     };
   }
 
@@ -132,28 +161,46 @@ export function classifyResponse<T>(
   if (status >= 200 && status < 300) {
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
-      return { kind: 'malformed', status, detail: `unexpected JSON: ${describeSchemaError(parsed.error)}` };
+      return {
+        kind: 'malformed',
+        status,
+        detail: `unexpected JSON: ${scrub(describeSchemaError(parsed.error))}`,
+      };
     }
     return { kind: 'ok', value: parsed.data, status };
   }
+  if (endpoint === 'token' && (status === 400 || status === 401)) {
+    const refusal = oauthError(json, scrub);
+    if (refusal) {
+      return {
+        kind: 'rejected',
+        status,
+        oauthError: refusal.code,
+        ...(refusal.description !== undefined && { description: refusal.description }),
+      };
+    }
+  }
   if (status === 401) {
+    // ServiceNow's own token-endpoint 401 is opaque: the same body whatever the cause.
     return endpoint === 'token'
       ? { kind: 'rejected', status }
-      : { kind: 'unauthorized', status, message: envelopeMessage(json, 'User Not Authenticated') };
+      : { kind: 'unauthorized', status, message: envelopeMessage(json, 'User Not Authenticated', scrub) };
   }
-  if (status === 403) return { kind: 'forbidden', status, message: envelopeMessage(json, 'Forbidden') };
+  if (status === 403) {
+    return { kind: 'forbidden', status, message: envelopeMessage(json, 'Forbidden', scrub) };
+  }
   if (status >= 500) {
     return {
       kind: 'unavailable',
       reason: 'server-error',
       status,
-      detail: envelopeMessage(json, 'server error'),
+      detail: envelopeMessage(json, 'server error', scrub),
     };
   }
   return {
     kind: 'malformed',
     status,
-    detail: `HTTP ${status}: ${envelopeMessage(json, 'unexpected status')}`,
+    detail: `HTTP ${status}: ${envelopeMessage(json, 'unexpected status', scrub)}`,
   };
 }
 

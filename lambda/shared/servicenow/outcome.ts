@@ -4,8 +4,18 @@
  */
 export type Outcome<T> =
   | { readonly kind: 'ok'; readonly value: T; readonly status: number }
-  /** The token endpoint's opaque 401: expired or revoked refresh token, wrong secret, bad user... */
-  | { readonly kind: 'rejected'; readonly status: number }
+  /**
+   * The token endpoint refused the grant: ServiceNow's opaque 401 (expired or revoked refresh
+   * token, wrong secret, bad user...), or a gateway's RFC 6749 §5.2 error, which names its reason.
+   */
+  | {
+      readonly kind: 'rejected';
+      readonly status: number;
+      /** Set only for an RFC 6749 error answer (ServiceNow's own 401 says `server_error`). */
+      readonly oauthError?: OAuthErrorCode;
+      /** The answer's `error_description`, scrubbed of secrets. */
+      readonly description?: string;
+    }
   /** A REST API 401: the bearer token is missing, expired or revoked. */
   | { readonly kind: 'unauthorized'; readonly status: number; readonly message: string }
   /** A REST API 403: the integration user lacks a role, or an ACL denies it. */
@@ -43,6 +53,15 @@ export type UnavailableReason =
   /** 5xx with no hibernation page. */
   | 'server-error';
 
+/** RFC 6749 §5.2 error codes that mean the grant itself was refused. */
+export const REFUSED_GRANT_ERRORS = [
+  'invalid_grant',
+  'invalid_client',
+  'unauthorized_client',
+  'unsupported_grant_type',
+] as const;
+export type OAuthErrorCode = (typeof REFUSED_GRANT_ERRORS)[number];
+
 export type OutcomeKind = Outcome<unknown>['kind'];
 export type FailedOutcome = Exclude<Outcome<unknown>, { kind: 'ok' }>;
 
@@ -66,7 +85,9 @@ export function isTransient(outcome: FailedOutcome): boolean {
 export function describeOutcome(outcome: FailedOutcome): string {
   switch (outcome.kind) {
     case 'rejected':
-      return `the token endpoint refused the grant (HTTP ${outcome.status}, access_denied)`;
+      return outcome.oauthError
+        ? `the token endpoint refused the grant (HTTP ${outcome.status}, ${outcome.oauthError}${outcome.description ? `: ${outcome.description}` : ''})`
+        : `the token endpoint refused the grant (HTTP ${outcome.status}, access_denied)`;
     case 'unauthorized':
       return `ServiceNow refused the access token (HTTP ${outcome.status}: ${outcome.message})`;
     case 'forbidden':

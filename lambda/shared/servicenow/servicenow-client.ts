@@ -4,6 +4,7 @@ import type { Clock } from '../clock';
 import { classifyResponse, type Endpoint, type RawResponse } from './classify-response';
 import { parseInstanceUrl } from './instance-url';
 import type { Outcome } from './outcome';
+import { redact, requestSecrets } from './redaction';
 
 export const DEFAULT_PROBE_PATH = '/api/now/table/sys_user?sysparm_limit=1&sysparm_fields=sys_id';
 
@@ -208,6 +209,7 @@ export async function sendToInstance<T>(
   if (url.origin !== origin.origin || !path.startsWith('/')) {
     throw new Error(`path "${path}" leaves the instance ${origin.origin}; use a path such as /api/now/...`);
   }
+  const secrets = requestSecrets(options);
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new Error('overall timeout')), limits.overallTimeoutMs);
   try {
@@ -225,7 +227,7 @@ export async function sendToInstance<T>(
       body,
       maxBytes: limits.maxResponseBytes,
     };
-    return classifyResponse(raw, endpoint, schema);
+    return classifyResponse(raw, endpoint, schema, secrets);
   } catch (error) {
     if (controller.signal.aborted) return { kind: 'timeout', phase: 'overall' };
     const code = errorCode(error);
@@ -233,7 +235,11 @@ export async function sendToInstance<T>(
     if (code === 'UND_ERR_HEADERS_TIMEOUT') return { kind: 'timeout', phase: 'headers' };
     if (code === 'UND_ERR_BODY_TIMEOUT') return { kind: 'timeout', phase: 'body' };
     const message = error instanceof Error ? error.message : String(error);
-    return { kind: 'network-error', code, detail: message.slice(0, 200) };
+    return {
+      kind: 'network-error',
+      code: redact(code, secrets),
+      detail: redact(message, secrets).slice(0, 200),
+    };
   } finally {
     clearTimeout(timer);
   }

@@ -363,3 +363,54 @@ describe('refresher against the simulator and the local AWS emulator', () => {
     await expect(handler({ hello: 'world' })).rejects.toThrow(/unrecognised event/);
   });
 });
+
+describe('gateway answers the refresher must read right', () => {
+  it('takes an RFC 6749 invalid_grant as a refused refresh token, names the error and "snow-token renew", and does not retry it', async () => {
+    fixture = await RefresherFixture.create();
+    await fixture.bootstrap();
+    fixture.clock.advance(DAY);
+    fixture.instance().sim.addFault({
+      fault: { kind: 'oauth-error', error: 'invalid_grant', description: 'Refresh token revoked' },
+      times: Number.POSITIVE_INFINITY,
+    });
+    const before = fixture.sim.count({ path: '/oauth_token.do' });
+
+    const response = await fixture.handler()(force());
+
+    const [result] = response.results;
+    expect(result).toMatchObject({ outcome: 'refresh-token-rejected' });
+    expect(result?.detail).toMatch(/invalid_grant/);
+    expect(result?.detail).toMatch(/snow-token renew acme/);
+    expect(fixture.sim.count({ path: '/oauth_token.do' }) - before).toBe(1);
+    expect((await fixture.instanceState())?.lastOutcomeDetail).toMatch(/snow-token renew acme/);
+  });
+
+  it.each(['error.message', 'error_description', 'html', 'header'] as const)(
+    'keeps the secrets an answer quotes back (in %s) out of the response, the state and the log',
+    async (where) => {
+      fixture = await RefresherFixture.create();
+      await fixture.bootstrap();
+      fixture.clock.advance(DAY);
+      fixture
+        .instance()
+        .sim.addFault({ fault: { kind: 'echo-secrets', where }, times: Number.POSITIVE_INFINITY });
+      const credentials = await fixture.credentials();
+
+      const response = await fixture.handler()(force());
+
+      expect(response.results[0]?.outcome).not.toBe('refreshed');
+      const everywhere = [
+        JSON.stringify(response),
+        JSON.stringify(await fixture.instanceState()),
+        fixture.logs.text(),
+      ].join('\n');
+      for (const secret of [
+        credentials?.clientSecret,
+        credentials?.refreshToken,
+        ...fixture.secretValues(),
+      ]) {
+        expect(everywhere).not.toContain(secret);
+      }
+    },
+  );
+});

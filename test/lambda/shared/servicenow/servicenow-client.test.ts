@@ -369,6 +369,47 @@ describe('answers read as ServiceNow means them', () => {
   });
 });
 
+describe('RFC 6749 errors from a gateway', () => {
+  it.each([
+    ['invalid_grant', 400],
+    ['invalid_client', 401],
+    ['invalid_client', 400],
+    ['unauthorized_client', 400],
+    ['unsupported_grant_type', 400],
+  ] as const)('takes %s (HTTP %i) as a refused grant that names the error', async (error, status) => {
+    instance.addFault({
+      fault: { kind: 'oauth-error', error, status, description: 'refused by the gateway' },
+    });
+
+    const outcome = await client().requestToken(password);
+
+    expect(outcome).toMatchObject({ kind: 'rejected', status, oauthError: error });
+  });
+
+  it("keeps ServiceNow's own opaque 401 the plain refusal it always was", async () => {
+    const outcome = await client().requestToken({ ...password, clientSecret: 'wrong' });
+
+    expect(outcome).toEqual({ kind: 'rejected', status: 401 });
+  });
+});
+
+describe('secrets quoted back in error answers', () => {
+  it.each(['error.message', 'error_description', 'html', 'header'] as const)(
+    'never carries a secret of the request out of an answer quoting it in %s',
+    async (where) => {
+      const { refreshToken, accessToken } = await passwordTokens();
+      instance.addFault({ fault: { kind: 'echo-secrets', where }, times: 2 });
+
+      const grant = await client().requestToken(refresh(refreshToken));
+      const probe = await client().probe(accessToken);
+
+      expect(grant.kind).not.toBe('ok');
+      const text = `${JSON.stringify(grant)} ${JSON.stringify(probe)}`;
+      for (const secret of ['secret-1', refreshToken, accessToken]) expect(text).not.toContain(secret);
+    },
+  );
+});
+
 describe('network faults', () => {
   it('classifies a connection reset as a network error', async () => {
     instance.addFault({ fault: { kind: 'reset' } });
