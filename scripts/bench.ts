@@ -18,6 +18,7 @@ const { estimateMonthlyCost } = await import('./bench/cost-model');
 const report = await import('./bench/report');
 const { measureScale } = await import('./bench/scale');
 const { measureClientBundle } = await import('./client-bundle-size');
+const { measurePackage } = await import('./bench/package-install');
 const { measureExpiryWindows } = await import('../test/support/expiry-window');
 const { RefresherFixture } = await import('../test/support/refresher-fixture');
 
@@ -85,6 +86,20 @@ for (const c of client) {
     goal: '-',
   });
 }
+
+step('packing the package, installing it alone as a sync job would, timing the installed CLI');
+const installed = await measurePackage();
+rows.push({
+  measure: 'token client installed alone (npm install of the packed tarball)',
+  value: `${(installed.clientOnlyBytes / 1024 / 1024).toFixed(1)} MiB in ${installed.clientOnlyPackages} packages; aws-cdk-lib ${installed.clientOnlyHasCdk ? 'PRESENT' : 'absent'}`,
+  goal: 'no aws-cdk-lib',
+  met: !installed.clientOnlyHasCdk,
+});
+rows.push({
+  measure: 'snow-token --version start, installed package',
+  value: `${installed.cliStartMs.toFixed(0)} ms vs ${installed.nodeStartMs.toFixed(0)} ms for node alone (median of ${installed.samples})`,
+  goal: '-',
+});
 
 step('starting the local AWS emulator');
 const moto = await startLocalAws();
@@ -166,7 +181,7 @@ try {
       }),
     });
   }
-  results = { bundles, client, calls, windows, scale, costs };
+  results = { bundles, client, installed, calls, windows, scale, costs };
 } finally {
   await moto.stop();
 }
