@@ -82,4 +82,5 @@ it('counts a handed-off token down over 120 days: a warning at each configured d
   const everything = JSON.stringify([countdown, recovery, countdownEvents]);
   for (const secret of fixture.secretValues()) expect(everything).not.toContain(secret);
   expect(everything).not.toContain(handoffs.client.clientSecret);
-});
+  // 120 simulated days of a daily watch over moto: seconds alone, longer on a busy machine.
+}, 240_000);
