@@ -3,6 +3,7 @@ import type { ProbeReport } from '../../lambda/probe/prober';
 import type { RefreshResponse } from '../../lambda/refresher/refresh-handler';
 import { syncJobTokenClient } from '../../test/client/token-client-fixture';
 import { AlertingHarness } from '../../test/support/alerting-harness';
+import { ConsumerHandoffs } from '../../test/support/consumer-handoff';
 import { RefresherFixture, recordSecretWrites, type SecretWrite } from '../../test/support/refresher-fixture';
 import { type TickEvent, TimeWarp } from '../../test/support/time-warp';
 import { startLocalAws } from './local-aws';
@@ -133,6 +134,9 @@ class DemoWorld {
   private readonly refresher: ReturnType<AlertingHarness['refreshHandler']>;
   private readonly prober: ReturnType<AlertingHarness['prober']>;
   private readonly watch: ReturnType<AlertingHarness['watch']>;
+  /** The stand-in "Exalate": a tool that holds its own refresh token, handed off with snow-token. */
+  private readonly exalate: ConsumerHandoffs;
+  private exalateToken = '';
   private warp: TimeWarp;
   private tally: Tally = { refreshed: 0, echoed: 0, probes: 0, tokenEvents: 0 };
   private stretchStart: number;
@@ -157,7 +161,8 @@ class DemoWorld {
     this.refresher = alerting.refreshHandler();
     // The probe asks its own refresher environment for immediate refreshes, as the deployed one does.
     this.prober = alerting.prober(alerting.refreshHandler());
-    this.watch = alerting.watch();
+    this.exalate = new ConsumerHandoffs(alerting);
+    this.watch = alerting.watch({ consumerTokens: this.exalate.watchDeps() });
     this.warp = this.schedules();
   }
 
@@ -191,9 +196,12 @@ class DemoWorld {
       `  refresh token ends ${say.date(boot.refreshTokenExpiresAt)}: 100 days, and refreshing does not extend it`,
     );
 
+    await this.handOffToExalate('snow-token handoff acme --to exalate --watch');
+
     say.heading('Normal days: the refresher keeps the stored token valid');
     await this.until(plan.syncJobDay);
     await this.syncJob();
+    await this.exalateSyncs();
     await this.until(plan.outageStartDay);
     this.summarise();
 
@@ -223,6 +231,8 @@ class DemoWorld {
     await this.until(REFRESH_TOKEN_DAYS - plan.renewDaysLeft);
     this.summarise();
     await this.renew();
+    await this.handOffToExalate('snow-token handoff acme --to exalate --watch');
+    await this.exalateSyncs();
     await this.until(REFRESH_TOKEN_DAYS);
     say.event("the first refresh token's 100 days are over; refreshes carry on with the renewed one");
     await this.until(plan.endDay);
@@ -363,6 +373,39 @@ class DemoWorld {
         `${reads.count} secret read(s), ${invocations.length} refresh request(s)`,
       'green',
     );
+  }
+
+  /**
+   * What Exalate's admin does instead of the guide's curl step. The token is shown once to ops by
+   * the real command; the narration never prints it.
+   */
+  private async handOffToExalate(command: string): Promise<void> {
+    const { record, printed } = await this.exalate.handoff('exalate', { watch: true });
+    this.exalateToken = /^Refresh token: +(\S+)$/m.exec(printed)?.[1] ?? '';
+    if (!this.exalateToken) throw new Error('the handoff showed no refresh token');
+    const ends = this.say.date(record.issuedAt + record.lifespanSeconds * 1000);
+    this.say.event(
+      `ops runs ${this.say.style(command, 'cyan')}: password and client secret asked hidden, one password grant, one refresh grant to check it (${record.rotating ? 'rotating!' : 'not rotating'})`,
+    );
+    this.say.event(
+      `  the stand-in "Exalate" gets client id ${record.clientId} and the refresh token (shown once to ops, not here); it ends ${ends}`,
+    );
+    this.say.event(
+      '  the deployment tracks it (fingerprint only) and checks it once a day with one refresh grant',
+    );
+    await this.mailbox();
+  }
+
+  /** The stand-in Exalate refreshes with the token it holds, as Exalate does on each sync. */
+  private async exalateSyncs(): Promise<void> {
+    const outcome = await this.fixture.client().requestToken({
+      grantType: 'refresh_token',
+      clientId: this.exalate.client.clientId,
+      clientSecret: this.exalate.client.clientSecret,
+      refreshToken: this.exalateToken,
+    });
+    if (outcome.kind !== 'ok') throw new Error(`the stand-in Exalate could not refresh: ${outcome.kind}`);
+    this.say.event('stand-in "Exalate" syncs: ServiceNow accepts its refresh token', 'green');
   }
 
   private async renew(): Promise<void> {

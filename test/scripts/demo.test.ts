@@ -27,6 +27,11 @@ describe('npm run demo', () => {
     expect(out).toMatch(/✉ {2}\[servicenow-token\] acme: refresh token expires in /);
     expect(out).toMatch(/snow-token renew acme/);
     expect(out).toMatch(/✉ {2}\[servicenow-token\] acme: refresh token renewed/);
+    // A stand-in Exalate holding its own refresh token, handed off and counted down
+    expect(out).toMatch(/snow-token handoff acme --to exalate --watch/);
+    expect(out).toMatch(/stand-in "Exalate" syncs: ServiceNow accepts its refresh token/);
+    expect(out).toMatch(/✉ {2}\[servicenow-token\] Exalate's refresh token for acme expires in /);
+    expect(out).toMatch(/✉ {2}\[servicenow-token\] Exalate's refresh token for acme handed off anew/);
     expect(out).toMatch(/npx cdk deploy -c config=/);
     // Colours only at a terminal
     expect(out).not.toContain('\u001b[');

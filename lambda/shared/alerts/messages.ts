@@ -292,7 +292,7 @@ function consumerTokenText(kind: IncidentKind, reason: string, ctx: MessageConte
   return {
     title: `${label}'s refresh token for ${ctx.instanceName} expires in ${within}, on ${date}`,
     what: `The refresh token ${label} holds for ${ctx.instanceUrl} expires on ${formatTime(expires)}, a fixed lifespan after the password grant that issued it. ${label}'s own refreshes do not extend it.`,
-    impact: `${label} keeps synchronising until then; after it, ${impact.charAt(0).toLowerCase()}${impact.slice(1)}`,
+    impact: `${label} keeps synchronising until then; after it, it stops and raises its "no access is possible" flag.`,
     fix: consumerFix(ctx),
     anchor: 'consumer-token-expiring',
   };
