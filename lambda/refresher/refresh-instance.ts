@@ -124,6 +124,18 @@ async function refreshLeased(
     }
   };
 
+  if (state.notBefore !== undefined && now < state.notBefore) {
+    // ServiceNow said no request before then: one now cannot succeed, forced or not.
+    const detail = `not asked: ServiceNow asked for no request before ${new Date(state.notBefore).toISOString()} (Retry-After)${lapseNote(state.accessTokenExpiresAt, state.notBefore, now)}`;
+    return {
+      instance: instance.name,
+      outcome: 'rate-limited',
+      detail,
+      state,
+      previousOutcome: state.lastOutcome,
+    };
+  }
+
   const read = await secrets.read(instance.credentialsSecretId);
   if (read.kind === 'missing') {
     const detail = `no credentials yet: run "snow-token bootstrap ${instance.name}"`;
@@ -144,15 +156,17 @@ async function refreshLeased(
       const rejection = explainRejection(credentials, clock.now(), instance.name, outcome);
       return failure(deps, instance, state, commit, rejection.outcome, rejection.detail, false, credentials);
     }
+    const notBefore = retryAtOf(outcome);
     return failure(
       deps,
       instance,
       state,
       commit,
       outcome.kind,
-      describeOutcome(outcome),
+      `${describeOutcome(outcome)}${notBefore === undefined ? '' : lapseNote(state.accessTokenExpiresAt, notBefore, clock.now())}`,
       retryable(outcome),
       credentials,
+      notBefore,
     );
   }
 
@@ -185,6 +199,7 @@ async function refreshLeased(
     failingSince: null,
     consecutiveFailures: 0,
     nextAttemptAt: null,
+    notBefore: null,
   };
 
   if (sameToken) {
@@ -271,10 +286,10 @@ async function requestWithRetries(
   for (let attempt = 1; ; attempt++) {
     const outcome = await endpoint.requestToken(grant);
     if (outcome.kind === 'ok' || !retryable(outcome) || attempt >= maxAttempts) return outcome;
-    const delay =
-      outcome.kind === 'rate-limited' && outcome.retryAfterSeconds !== undefined
-        ? outcome.retryAfterSeconds * 1000
-        : 1000 * 2 ** (attempt - 1) * (0.75 + random() * 0.5);
+    const backoff = 1000 * 2 ** (attempt - 1) * (0.75 + random() * 0.5);
+    const notBefore = retryAtOf(outcome);
+    // Never before ServiceNow's Retry-After: a request sooner cannot succeed.
+    const delay = notBefore === undefined ? backoff : Math.max(backoff, notBefore - clock.now() + 1000);
     if (clock.now() + delay >= deadline) return outcome;
     deps.logger.warn('transient failure; retrying', {
       instance: instance.name,
@@ -286,6 +301,19 @@ async function requestWithRetries(
   }
 }
 
+/** When ServiceNow said the next request may go (Retry-After or X-RateLimit-Reset), if it did. */
+function retryAtOf(outcome: FailedOutcome): number | undefined {
+  if (outcome.kind === 'rate-limited' || outcome.kind === 'unavailable') return outcome.retryAt;
+  return undefined;
+}
+
+/** Says so when the stored token lapses before ServiceNow will take another request. */
+function lapseNote(accessTokenExpiresAt: number | undefined, notBefore: number, now: number): string {
+  if (accessTokenExpiresAt === undefined || accessTokenExpiresAt >= notBefore) return '';
+  const when = accessTokenExpiresAt <= now ? 'lapsed' : 'lapses';
+  return `; the stored access token ${when} at ${new Date(accessTokenExpiresAt).toISOString()}, before then: sync jobs get no valid token until ${new Date(notBefore).toISOString()}`;
+}
+
 async function failure(
   deps: RefreshDeps,
   instance: InstanceConfig,
@@ -295,9 +323,17 @@ async function failure(
   detail: string,
   transient: boolean,
   credentials?: CredentialsSecret,
+  notBefore?: number,
 ): Promise<InstanceResult> {
   const now = deps.clock.now();
   const consecutiveFailures = (state.consecutiveFailures ?? 0) + 1;
+  const backoffUntil = nextAttemptAfterFailure({
+    now,
+    transient,
+    consecutiveFailures,
+    accessTokenExpiresAt: state.accessTokenExpiresAt,
+    settings: deps.settings,
+  });
   const next = await commit({
     lastAttemptAt: now,
     lastOutcome: outcome,
@@ -305,13 +341,8 @@ async function failure(
     failingSince: state.failingSince ?? now,
     consecutiveFailures,
     nextAttemptAt:
-      nextAttemptAfterFailure({
-        now,
-        transient,
-        consecutiveFailures,
-        accessTokenExpiresAt: state.accessTokenExpiresAt,
-        settings: deps.settings,
-      }) ?? null,
+      notBefore === undefined ? (backoffUntil ?? null) : Math.max(backoffUntil ?? notBefore, notBefore),
+    notBefore: notBefore ?? null,
     ...(credentials && credentialsMirror(credentials)),
   });
   const log = transient ? deps.logger.warn.bind(deps.logger) : deps.logger.error.bind(deps.logger);

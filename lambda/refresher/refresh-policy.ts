@@ -66,6 +66,10 @@ export function decide(
   force = false,
 ): Decision {
   if (force) return { act: true, reason: 'forced' };
+  // ServiceNow's Retry-After: nothing can succeed before it (the run itself checks again, for forced ones).
+  if (state?.notBefore !== undefined && now < state.notBefore) {
+    return { act: false, reason: 'backing-off', recheckAt: state.notBefore };
+  }
   const expiresAt = state?.accessTokenExpiresAt;
   if (state === undefined || expiresAt === undefined) {
     if (state?.nextAttemptAt !== undefined && now < state.nextAttemptAt) {

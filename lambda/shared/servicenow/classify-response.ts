@@ -10,6 +10,33 @@ export interface RawResponse {
   /** The body as read, or undefined when it exceeded the size cap. */
   readonly body: string | undefined;
   readonly maxBytes: number;
+  /** When the answer arrived (clock ms): Retry-After counts from here. @default Date.now() */
+  readonly receivedAt?: number;
+}
+
+/**
+ * ServiceNow's limits are per user per hour, so a longer wait is a proxy's mistake: it is cut to
+ * an hour rather than locking the instance out for days.
+ */
+export const MAX_RETRY_AFTER_MS = 3_600_000;
+
+/**
+ * The earliest next request, from Retry-After (delay-seconds or HTTP-date, RFC 9110 §10.2.3) or,
+ * on a 429 without it, X-RateLimit-Reset (unix seconds). Undefined when neither says anything usable.
+ */
+function retryAt(headers: RawResponse['headers'], status: number, now: number): number | undefined {
+  const value = header(headers, 'retry-after')?.trim();
+  let at: number | undefined;
+  if (value !== undefined && /^\d+$/.test(value)) at = now + Number.parseInt(value, 10) * 1000;
+  else if (value !== undefined && /[a-z]/i.test(value) && Number.isFinite(Date.parse(value))) {
+    at = Date.parse(value);
+  }
+  if (at === undefined && status === 429) {
+    const reset = intHeader(headers, 'x-ratelimit-reset');
+    if (reset !== undefined) at = reset * 1000;
+  }
+  if (at === undefined || !Number.isFinite(at) || at <= now) return undefined;
+  return Math.min(at, now + MAX_RETRY_AFTER_MS);
 }
 
 const errorEnvelope = z.object({
@@ -117,8 +144,24 @@ export function classifyResponse<T>(
   /** The request's own secret values: never copied out of the answer, whatever form it quotes them in. */
   requestSecrets: readonly string[] = [],
 ): Outcome<T> {
+  const outcome = classifyAnswer(response, endpoint, schema, requestSecrets);
+  // A 503 may say when to come back (RFC 9110 §15.6.4), hibernating or not.
+  if (outcome.kind === 'unavailable' && response.status === 503) {
+    const at = retryAt(response.headers, 503, response.receivedAt ?? Date.now());
+    if (at !== undefined) return { ...outcome, retryAt: at };
+  }
+  return outcome;
+}
+
+function classifyAnswer<T>(
+  response: RawResponse,
+  endpoint: Endpoint,
+  schema: z.ZodType<T>,
+  requestSecrets: readonly string[],
+): Outcome<T> {
   const { status, headers, body } = response;
   const scrub: Scrub = (text) => redact(text, requestSecrets);
+  const now = response.receivedAt ?? Date.now();
 
   if (status >= 300 && status < 400) {
     const location = header(headers, 'location') ?? '';
@@ -139,10 +182,13 @@ export function classifyResponse<T>(
 
   if (status === 429) {
     const resetSeconds = intHeader(headers, 'x-ratelimit-reset');
+    const at = retryAt(headers, status, now);
     return {
       kind: 'rate-limited',
       status,
-      retryAfterSeconds: intHeader(headers, 'retry-after'),
+      retryAt: at,
+      retryAfterSeconds:
+        intHeader(headers, 'retry-after') ?? (at === undefined ? undefined : Math.ceil((at - now) / 1000)),
       limit: intHeader(headers, 'x-ratelimit-limit'),
       resetAt: resetSeconds === undefined ? undefined : resetSeconds * 1000,
       rule: optional(header(headers, 'x-ratelimit-rule'), scrub)?.slice(0, 100),

@@ -29,12 +29,19 @@ export type Outcome<T> =
       /** When the hourly window resets (ms since the epoch), from X-RateLimit-Reset. */
       readonly resetAt: number | undefined;
       readonly rule: string | undefined;
+      /**
+       * The earliest time (ms since the epoch) another request to this instance can succeed, from
+       * Retry-After (delay-seconds or HTTP-date) or else X-RateLimit-Reset; at most an hour ahead.
+       */
+      readonly retryAt: number | undefined;
     }
   | {
       readonly kind: 'unavailable';
       readonly reason: UnavailableReason;
       readonly status: number;
       readonly detail: string;
+      /** From a 503's Retry-After: no request before this time (ms since the epoch). */
+      readonly retryAt?: number;
     }
   | { readonly kind: 'timeout'; readonly phase: 'connect' | 'headers' | 'body' | 'overall' }
   | { readonly kind: 'network-error'; readonly code: string; readonly detail: string }

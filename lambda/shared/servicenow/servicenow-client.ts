@@ -1,6 +1,6 @@
 import { Agent, type Dispatcher, request } from 'undici';
 import { z } from 'zod';
-import type { Clock } from '../clock';
+import { type Clock, systemClock } from '../clock';
 import { classifyResponse, type Endpoint, type RawResponse } from './classify-response';
 import { parseInstanceUrl } from './instance-url';
 import type { Outcome } from './outcome';
@@ -187,7 +187,16 @@ export class ServiceNowClient {
     endpoint: Endpoint,
     schema: z.ZodType<T>,
   ): Promise<Outcome<T>> {
-    return sendToInstance(this.origin, path, options, endpoint, schema, this.deps.dispatcher, this.limits);
+    return sendToInstance(
+      this.origin,
+      path,
+      options,
+      endpoint,
+      schema,
+      this.deps.dispatcher,
+      this.limits,
+      this.deps.clock,
+    );
   }
 }
 
@@ -204,6 +213,7 @@ export async function sendToInstance<T>(
   schema: z.ZodType<T>,
   dispatcher: Dispatcher,
   limits: HttpLimits,
+  clock: Clock = systemClock,
 ): Promise<Outcome<T>> {
   const url = new URL(path, origin);
   if (url.origin !== origin.origin || !path.startsWith('/')) {
@@ -226,6 +236,7 @@ export async function sendToInstance<T>(
       headers: response.headers,
       body,
       maxBytes: limits.maxResponseBytes,
+      receivedAt: clock.now(),
     };
     return classifyResponse(raw, endpoint, schema, secrets);
   } catch (error) {

@@ -37,6 +37,11 @@ export interface InstanceState {
   readonly consecutiveFailures?: number;
   /** No automatic attempt before this time (after a failure); forced refreshes ignore it. */
   readonly nextAttemptAt?: number;
+  /**
+   * ServiceNow said no request before this time (Retry-After, or X-RateLimit-Reset): a request
+   * sooner cannot succeed and counts against the hourly limit. Honoured by every run, forced too.
+   */
+  readonly notBefore?: number;
 
   /** The probe's last verdict (see lambda/probe). */
   readonly lastProbeAt?: number;

@@ -414,3 +414,47 @@ describe('gateway answers the refresher must read right', () => {
     },
   );
 });
+
+describe('Retry-After is binding', () => {
+  it.each(['seconds', 'http-date'] as const)(
+    'sends at most one token request in a 429 window (Retry-After as %s), across scheduled and forced runs, and reports the token lapsing first',
+    async (retryAfter) => {
+      fixture = await RefresherFixture.create();
+      await fixture.bootstrap();
+      // The stored token is due for refresh, and lapses inside the window.
+      const expiresAt = (await fixture.instanceState())?.accessTokenExpiresAt ?? 0;
+      fixture.clock.advanceTo(expiresAt - 2 * MINUTE);
+      const from = fixture.clock.now();
+      const until = from + 10 * MINUTE;
+      fixture.instance().sim.settings.rateLimitWindow = { until, retryAfter };
+      const handler = fixture.handler();
+      const warp = new TimeWarp(fixture.clock)
+        .every('refresher', fixture.settings.scheduleIntervalMs, () => handler(scheduled))
+        .every('sync job asking for a refresh', 45_000, () => fixture.handler()(force()));
+
+      await warp.runFor(12 * MINUTE);
+
+      const tokenRequests = fixture.sim.log.filter((e) => e.path === '/oauth_token.do' && e.at >= from);
+      expect(tokenRequests.filter((e) => e.at < until).length).toBeLessThanOrEqual(1);
+      expect(tokenRequests.some((e) => e.at >= until && e.status === 200)).toBe(true);
+      const stored = await fixture.accessToken();
+      expect(fixture.instance().sim.isAccessTokenValid(stored?.accessToken ?? '')).toBe(true);
+      expect((await fixture.instanceState())?.notBefore).toBeUndefined();
+    },
+    60_000,
+  );
+
+  it('says when a stored token lapses before ServiceNow accepts another request', async () => {
+    fixture = await RefresherFixture.create();
+    await fixture.bootstrap();
+    const expiresAt = (await fixture.instanceState())?.accessTokenExpiresAt ?? 0;
+    fixture.clock.advanceTo(expiresAt - 2 * MINUTE);
+    fixture.instance().sim.settings.rateLimitWindow = { until: fixture.clock.now() + 50 * MINUTE };
+
+    const response = await fixture.handler()(force());
+
+    expect(response.results[0]).toMatchObject({ outcome: 'rate-limited' });
+    expect(response.results[0]?.detail).toMatch(/lapses .* before/);
+    expect((await fixture.instanceState())?.notBefore).toBeGreaterThan(fixture.clock.now());
+  });
+});

@@ -272,6 +272,47 @@ describe('rate limits', () => {
   });
 });
 
+describe('when the next request may go', () => {
+  it('reads a Retry-After in seconds as the earliest next request', async () => {
+    const until = clock.now() + 180_000;
+    instance.settings.rateLimitWindow = { until };
+
+    const outcome = await client().requestToken(password);
+
+    expect(outcome.kind).toBe('rate-limited');
+    if (outcome.kind !== 'rate-limited') return;
+    expect(outcome.retryAt).toBeGreaterThanOrEqual(until - 1_000);
+    expect(outcome.retryAt).toBeLessThanOrEqual(until + 1_000);
+  });
+
+  it('reads a Retry-After HTTP-date on a 503', async () => {
+    const until = clock.now() + 90_000;
+    instance.settings.rateLimitWindow = { until, retryAfter: 'http-date', status: 503 };
+
+    const outcome = await client().requestToken(password);
+
+    expect(outcome).toMatchObject({ kind: 'unavailable', status: 503 });
+    expect(outcome.kind === 'unavailable' && outcome.retryAt).toBeGreaterThanOrEqual(until);
+  });
+
+  it('falls back to X-RateLimit-Reset on a 429 without Retry-After', async () => {
+    const until = clock.now() + 600_000;
+    instance.settings.rateLimitWindow = { until, retryAfter: 'none' };
+
+    const outcome = await client().requestToken(password);
+
+    expect(outcome.kind === 'rate-limited' && outcome.retryAt).toBe(Math.ceil(until / 1000) * 1000);
+  });
+
+  it('cuts an absurd Retry-After to an hour', async () => {
+    instance.addFault({ fault: { kind: 'status', status: 429, headers: { 'Retry-After': '864000' } } });
+
+    const outcome = await client().requestToken(password);
+
+    expect(outcome.kind === 'rate-limited' && outcome.retryAt).toBeLessThanOrEqual(clock.now() + 3_600_000);
+  });
+});
+
 describe('instance unavailable', () => {
   it.each([
     ['html-200', 'hibernating', 200],
