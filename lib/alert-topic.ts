@@ -5,32 +5,46 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 
 export interface AlertTopicProps {
-  /** @default - a new key with rotation, which CloudWatch alarms of this account may use */
+  /** @default - a new key when `createKey` is set, else no encryption at rest */
   readonly encryptionKey?: kms.IKey;
+  /**
+   * Without `encryptionKey`: encrypt the topic with a new customer managed key with rotation,
+   * which CloudWatch alarms of this account may use ($1 a month).
+   * @default false - the topic is not encrypted at rest (TLS is still enforced in transit)
+   */
+  readonly createKey?: boolean;
   /** @default - no subscriptions */
   readonly emails?: readonly string[];
 }
 
 /**
- * The topic every alert and alarm goes to: encrypted, SSL only, open to this account's CloudWatch
- * alarms, with email subscriptions. Its key also serves the failed-invocations queue.
+ * The topic every alert and alarm goes to: SSL only, open to this account's CloudWatch alarms,
+ * with email subscriptions, and encrypted with a customer managed key when one is given or asked
+ * for. Its key also serves the failed-invocations queue.
  */
 export class AlertTopic extends Construct {
   readonly topic: sns.Topic;
-  /** The key of the topic (and of the failed-invocations queue). */
-  readonly key: kms.IKey;
+  /** The key of the topic (and of the failed-invocations queue), when it has one. */
+  readonly key?: kms.IKey;
 
   constructor(scope: Construct, id: string, props: AlertTopicProps) {
     super(scope, id);
     const stack = Stack.of(this);
     // A customer managed key: CloudWatch alarms cannot publish to a topic under the AWS managed
     // aws/sns key, whose policy nobody can change.
-    this.key = props.encryptionKey ?? this.newKey(stack);
+    this.key = props.encryptionKey ?? (props.createKey ? this.newKey(stack) : undefined);
     this.topic = new sns.Topic(this, 'Topic', {
       displayName: 'ServiceNow token refresher alerts',
       masterKey: this.key,
       enforceSSL: true,
     });
+    if (!this.key) {
+      Validations.of(this.topic).acknowledge({
+        id: 'AwsSolutions-SNS2',
+        reason:
+          'By choice (createAlertTopicKey, default off): alerts carry instance names, dates and advice, never a token or secret value, and the only SSE that CloudWatch alarms can publish through is a customer managed key at $1 a month. TLS is enforced in transit.',
+      });
+    }
     this.topic.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'CloudWatchAlarmsPublish',

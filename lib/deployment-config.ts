@@ -126,6 +126,15 @@ export const deploymentConfigSchema = z
           .max(24 * 30, 'use at most 720 hours (30 days), e.g. 24')
           .default(24),
         expiryWarningDays: warningDays.default(DEFAULT_WARNING_DAYS),
+        /** Encrypt the alert topic with a new customer managed key ($1 a month); see docs/cost.md. */
+        createTopicKey: z.boolean('use true or false, e.g. false').default(false),
+      })
+      .prefault({}),
+    /** What the graphs cost: both off by default; see docs/cost.md for what each gives and costs. */
+    monitoring: z
+      .strictObject({
+        dashboard: z.boolean('use true or false, e.g. false').default(false),
+        perInstanceMetrics: z.boolean('use true or false, e.g. false').default(false),
       })
       .prefault({}),
     schedules: z

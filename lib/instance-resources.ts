@@ -1,15 +1,8 @@
-import { CfnOutput, type Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { CfnOutput, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '../lambda/shared/metrics-namespace';
-
-/** The `service` dimension of every metric the functions emit. */
-export const METRICS_SERVICE = 'servicenow-token-refresher';
 
 export interface InstanceResourcesProps {
   readonly instanceName: string;
@@ -21,23 +14,18 @@ export interface InstanceResourcesProps {
   readonly operatorPrincipalArns: readonly string[];
   readonly encryptionKey?: kms.IKey;
   readonly removalPolicy: RemovalPolicy;
-  readonly alertTopic: sns.ITopic;
-  readonly deadManPeriod: Duration;
-  /** Prefix of alarm names, e.g. "servicenow-token". */
-  readonly alarmNamePrefix: string;
   readonly tags: Readonly<Record<string, string>>;
   /** Extra tags for the credentials secret only. */
   readonly credentialsTags: Readonly<Record<string, string>>;
 }
 
 /**
- * What one ServiceNow instance owns: its two secrets under stable names, the credentials secret's
- * resource policy, and the dead-man's switch that fires when no refresh has succeeded for a while.
+ * What one ServiceNow instance owns: its two secrets under stable names and the credentials
+ * secret's resource policy. (The dead-man's switch watches every instance at once: DeadManSwitch.)
  */
 export class InstanceResources extends Construct {
   readonly credentialsSecret: secretsmanager.CfnSecret;
   readonly accessTokenSecret: secretsmanager.CfnSecret;
-  readonly deadManAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: InstanceResourcesProps) {
     super(scope, id);
@@ -97,25 +85,6 @@ export class InstanceResources extends Construct {
         ],
       },
     });
-
-    this.deadManAlarm = new cloudwatch.Alarm(this, 'NoRefreshAlarm', {
-      alarmName: `${props.alarmNamePrefix}-${name}-no-refresh`,
-      alarmDescription: `No access token for ${name} has been refreshed for ${props.deadManPeriod.toHumanString()}: sync jobs will soon (or already) hold an expired token. See the refresher's logs and the state table item "${name}"; the runbook is in the README (Operations).`,
-      metric: new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName: 'RefreshSuccess',
-        dimensionsMap: { service: METRICS_SERVICE, instance: name },
-        statistic: cloudwatch.Stats.SUM,
-        period: props.deadManPeriod,
-      }),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      // A refresher that never runs emits nothing: silence is the failure this alarm exists for.
-      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-    });
-    this.deadManAlarm.addAlarmAction(new SnsAction(props.alertTopic));
-    this.deadManAlarm.addOkAction(new SnsAction(props.alertTopic));
 
     new CfnOutput(this, 'Secrets', {
       description: `Secret names and ARNs for the ServiceNow instance ${name}`,

@@ -4,31 +4,46 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { MetricName } from '../lambda/shared/metrics';
-import { METRICS_NAMESPACE } from '../lambda/shared/metrics-namespace';
+import { METRICS } from '../lambda/shared/metrics-namespace';
 
 export interface RefresherDashboardProps {
   readonly dashboardName: string;
   readonly functions: readonly lambda.IFunction[];
   readonly failedInvocations: sqs.IQueue;
+  /**
+   * One line per instance (the functions publish per-instance metrics), or one line for the
+   * whole fleet (they publish fleet figures only: the minimum, sum or p90 over all instances).
+   */
+  readonly perInstance: boolean;
 }
 
 /**
- * One line per instance on every per-instance graph, through CloudWatch SEARCH expressions: the
- * dashboard's size does not grow with the number of instances (200 instances x 5 metrics as
- * explicit metrics would pass the 500-metrics-per-widget limit), and a new instance appears on
- * its own once it emits.
+ * With per-instance metrics, one line per instance on every per-instance graph, through CloudWatch
+ * SEARCH expressions: the dashboard's size does not grow with the number of instances (200
+ * instances x 5 metrics as explicit metrics would pass the 500-metrics-per-widget limit), and a new
+ * instance appears on its own once it emits. Without them, one fleet line per graph (the worst
+ * instance for the countdowns), and the dead-man's reading says how many instances are silent.
  */
 export class RefresherDashboard extends Construct {
   readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: RefresherDashboardProps) {
     super(scope, id);
-    const perInstance = (metric: MetricName, statistic: string, period: Duration) =>
-      new cloudwatch.SearchExpression({
-        expression: `SEARCH('{${METRICS_NAMESPACE},instance,service} MetricName="${metric}"', '${statistic}', ${period.toSeconds()})`,
-        label: '',
-        period,
-      });
+    const perInstance = (metric: MetricName, statistic: string, period: Duration): cloudwatch.IMetric =>
+      props.perInstance
+        ? new cloudwatch.SearchExpression({
+            expression: `SEARCH('{${METRICS.namespace},instance,service} MetricName="${metric}"', '${statistic}', ${period.toSeconds()})`,
+            label: '',
+            period,
+          })
+        : new cloudwatch.Metric({
+            namespace: METRICS.namespace,
+            metricName: metric,
+            dimensionsMap: { service: METRICS.service },
+            statistic,
+            period,
+            label: 'all instances',
+          });
     const graph = (title: string, metrics: cloudwatch.IMetric[], unit?: string) =>
       new cloudwatch.GraphWidget({
         title,
@@ -47,8 +62,7 @@ export class RefresherDashboard extends Construct {
       widgets: [
         [
           new cloudwatch.TextWidget({
-            markdown:
-              "# ServiceNow token refresher\nOne line per instance. **Days left** is the refresh token's remaining life: run `snow-token renew <instance>` before it reaches 0. **Seconds remaining** is the stored access token's.",
+            markdown: `# ServiceNow token refresher\n${props.perInstance ? 'One line per instance.' : 'One line for all instances (the lowest for days left and seconds remaining); per-instance lines need the perInstanceMetrics option.'} **Days left** is the refresh token's remaining life: run \`snow-token renew <instance>\` before it reaches 0. **Seconds remaining** is the stored access token's.`,
             width: 24,
             height: 2,
           }),
@@ -84,6 +98,15 @@ export class RefresherDashboard extends Construct {
           ),
         ],
         [
+          graph('Instances without a new token for the dead-man period', [
+            new cloudwatch.Metric({
+              namespace: METRICS.namespace,
+              metricName: METRICS.deadMan.metricName,
+              dimensionsMap: { ...METRICS.deadMan.dimensions },
+              statistic: 'Maximum',
+              period: fiveMinutes,
+            }),
+          ]),
           graph('Failed scheduled runs waiting in the queue', [
             props.failedInvocations.metricApproximateNumberOfMessagesVisible({
               period: fiveMinutes,

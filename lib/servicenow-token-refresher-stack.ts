@@ -37,6 +37,9 @@ export class ServiceNowTokenRefresherStack extends Stack {
       encryptionKey: config.kmsKeyArn
         ? kms.Key.fromKeyArn(this, 'EncryptionKey', config.kmsKeyArn)
         : undefined,
+      createAlertTopicKey: config.alerts.createTopicKey,
+      dashboard: config.monitoring.dashboard,
+      perInstanceMetrics: config.monitoring.perInstanceMetrics,
       alertEmails: config.alerts.emails,
       refreshInterval: Duration.minutes(config.schedules.refreshMinutes),
       probeInterval: Duration.minutes(config.schedules.probeMinutes),
@@ -60,7 +63,12 @@ export class ServiceNowTokenRefresherStack extends Stack {
       ProbeFunctionName: [r.probe.functionName, 'Checks each stored access token against its instance'],
       ExpiryWatchFunctionName: [r.expiryWatch.functionName, 'Warns before refresh tokens expire'],
       StateTableName: [r.table.tableName, 'Per-instance refresh state and open incidents'],
-      DashboardName: [r.dashboard.dashboardName, 'CloudWatch dashboard with one line per instance'],
+      ...(r.dashboard && {
+        DashboardName: [r.dashboard.dashboardName, 'CloudWatch dashboard of the refresher'] as [
+          string,
+          string,
+        ],
+      }),
       CredentialsSecretNamePattern: [
         `${config.secretNamePrefix}<instance>/credentials`,
         "Name of each instance's credentials secret (per-instance names and ARNs: the InstanceGroup nested stacks' outputs)",

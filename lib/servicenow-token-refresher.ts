@@ -25,10 +25,11 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type InstanceConfig, instanceListSchema } from '../lambda/shared/instance-config';
-import { METRICS_NAMESPACE } from '../lambda/shared/metrics-namespace';
+import { METRICS } from '../lambda/shared/metrics-namespace';
 import { AlertTopic } from './alert-topic';
+import { DeadManSwitch } from './dead-man-switch';
 import { instanceGroup, instanceGroupId, MAX_INSTANCES_PER_GROUP } from './instance-groups';
-import { InstanceResources, METRICS_SERVICE } from './instance-resources';
+import { InstanceResources } from './instance-resources';
 import { OperationalAlarms } from './operational-alarms';
 import { RefresherDashboard } from './refresher-dashboard';
 import { TokenFunction } from './token-function';
@@ -78,9 +79,34 @@ export interface ServiceNowTokenRefresherProps {
   /**
    * Customer managed key for the secrets, the state table, the alert topic and the failure queue.
    * Its key policy must let CloudWatch (cloudwatch.amazonaws.com) use it, or alarms cannot publish.
-   * @default - secrets and table use AWS managed keys; the topic and queue get a new key with rotation
+   * @default - secrets and table use AWS managed keys; the topic and queue as `createAlertTopicKey` says
    */
   readonly encryptionKey?: kms.IKey;
+  /**
+   * Without `encryptionKey`: encrypt the alert topic and the failed-invocations queue with a new
+   * customer managed key with rotation ($1 a month). What leaving it off gives up: encryption at
+   * rest of the alert texts (instance names, dates, advice; never a token) and of failed events.
+   * CloudWatch alarms cannot publish to a topic under the AWS managed aws/sns key, so there is no
+   * free middle way for the topic; the queue then uses SQS-managed encryption.
+   * @default false
+   */
+  readonly createAlertTopicKey?: boolean;
+  /**
+   * A CloudWatch dashboard ($3 a month beyond an account's first three). It also makes the
+   * functions publish the fleet figures it graphs (7 metrics, $2.10 a month) unless
+   * `perInstanceMetrics` is set. What leaving it off gives up: graphs; every alert and alarm
+   * still fires, and the CLI's `status` shows each instance.
+   * @default false
+   */
+  readonly dashboard?: boolean;
+  /**
+   * Publish the 7 detail metrics (refresh and probe success and failure, probe latency, seconds
+   * and days remaining) per instance, with an `instance` dimension: $2.10 per instance-month. The
+   * dashboard, when on, then draws one line per instance. No alarm needs them: the dead-man's
+   * switch reads one fleet metric.
+   * @default false
+   */
+  readonly perInstanceMetrics?: boolean;
   /** @default - a new topic, encrypted, SSL-only, that CloudWatch alarms in this account may publish to */
   readonly alertTopic?: sns.ITopic;
   /** Email addresses subscribed to a new alert topic (ignored when alertTopic is given). @default - no subscriptions */
@@ -93,7 +119,7 @@ export interface ServiceNowTokenRefresherProps {
   readonly probeInterval?: Duration;
   /** @default - every day at 08:00 UTC */
   readonly expiryWatchSchedule?: events.Schedule;
-  /** How long without a successful refresh before the instance's dead-man's switch fires. @default Duration.hours(2) */
+  /** How long an instance may go without a new access token before the dead-man's switch fires. @default Duration.hours(2) */
   readonly deadManPeriod?: Duration;
   /** How long before the stored expiry the refresher asks for a new token. @default Duration.minutes(5) */
   readonly refreshAhead?: Duration;
@@ -113,15 +139,16 @@ export interface ServiceNowTokenRefresherProps {
 
 const DEFAULT_PREFIX = 'servicenow-token/';
 const ENV_COMMON = {
-  POWERTOOLS_SERVICE_NAME: METRICS_SERVICE,
-  POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+  POWERTOOLS_SERVICE_NAME: METRICS.service,
+  POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
   NODE_OPTIONS: '--enable-source-maps',
 };
 
 /**
  * Keeps a valid ServiceNow OAuth access token in Secrets Manager for every configured instance:
  * the refresher, probe and expiry-watch functions on their schedules, the per-instance secrets, the
- * state table, the alert topic, alarms (including a per-instance dead-man's switch) and a dashboard.
+ * state table, the alert topic, alarms (including a dead-man's switch over every instance) and,
+ * as an option, a dashboard.
  * Sync jobs get access through `grantReadAccessToken`, and may ask for a new token with
  * `grantRequestRefresh`.
  */
@@ -132,7 +159,10 @@ export class ServiceNowTokenRefresher extends Construct {
   readonly table: dynamodb.ITable;
   readonly alertTopic: sns.ITopic;
   readonly failedInvocations: sqs.IQueue;
-  readonly dashboard: cloudwatch.Dashboard;
+  /** Present when the `dashboard` prop is set. */
+  readonly dashboard?: cloudwatch.Dashboard;
+  /** The dead-man's switch: its alarm on silent instances, and its alarm on a missing reading. */
+  readonly deadManSwitch: DeadManSwitch;
   readonly secretNamePrefix: string;
   readonly instanceNames: readonly string[];
   /** The nested stacks holding the per-instance resources, by group ID. */
@@ -158,12 +188,23 @@ export class ServiceNowTokenRefresher extends Construct {
     }
     this.instanceNames = settings.instances.map((i) => i.name);
 
+    const createKey = props.createAlertTopicKey ?? false;
     const alerts = props.alertTopic
       ? undefined
-      : new AlertTopic(this, 'Alerts', { encryptionKey: props.encryptionKey, emails: props.alertEmails });
+      : new AlertTopic(this, 'Alerts', {
+          encryptionKey: props.encryptionKey,
+          createKey,
+          emails: props.alertEmails,
+        });
     this.alertTopic = props.alertTopic ?? (alerts as AlertTopic).topic;
-    // The failed-invocations queue shares the topic's key; with a topic of the caller's, a new one.
-    const messagesKey = alerts?.key ?? props.encryptionKey ?? new AlertTopic(this, 'QueueKey', {}).key;
+    // The failed-invocations queue shares the topic's key; with a topic of the caller's, a new one
+    // when asked for; without a key, SQS-managed encryption.
+    const messagesKey =
+      alerts?.key ??
+      props.encryptionKey ??
+      (props.alertTopic && createKey ? new AlertTopic(this, 'QueueKey', { createKey }).key : undefined);
+    const dashboard = props.dashboard ?? false;
+    const perInstanceMetrics = props.perInstanceMetrics ?? false;
 
     const table = new dynamodb.Table(this, 'StateTable', {
       partitionKey: { name: 'instance', type: dynamodb.AttributeType.STRING },
@@ -203,6 +244,9 @@ export class ServiceNowTokenRefresher extends Construct {
       REFRESH_AHEAD_SECONDS: String(settings.refreshAhead.toSeconds()),
       GRACE_PERIOD_SECONDS: String(settings.gracePeriod.toSeconds()),
       REMINDER_HOURS: String(settings.reminderInterval.toHours({ integral: false })),
+      // The fleet figures only where the dashboard graphs them; per instance only when asked for.
+      METRICS_FLEET: String(dashboard && !perInstanceMetrics),
+      METRICS_PER_INSTANCE: String(perInstanceMetrics),
     };
     const common = {
       instancesFile,
@@ -226,7 +270,11 @@ export class ServiceNowTokenRefresher extends Construct {
       entry: 'probe',
       description: 'Checks that each stored ServiceNow access token works; asks for a refresh on a 401',
       timeout: Duration.seconds(60),
-      environment: { ...environment, REFRESHER_FUNCTION_NAME: refresher.function.functionName },
+      environment: {
+        ...environment,
+        REFRESHER_FUNCTION_NAME: refresher.function.functionName,
+        DEAD_MAN_SECONDS: String(settings.deadManPeriod.toSeconds()),
+      },
       retryAttempts: 0,
     });
     const expiryWatch = new TokenFunction(this, 'ExpiryWatch', {
@@ -281,6 +329,12 @@ export class ServiceNowTokenRefresher extends Construct {
       topic: this.alertTopic,
       alarmNamePrefix,
     });
+    this.deadManSwitch = new DeadManSwitch(this, 'DeadManSwitch', {
+      topic: this.alertTopic,
+      deadManPeriod: settings.deadManPeriod,
+      probeInterval: settings.probeInterval,
+      alarmNamePrefix,
+    });
 
     const groups = new Map<string, NestedStack>();
     settings.instances.forEach((instance, index) => {
@@ -289,7 +343,7 @@ export class ServiceNowTokenRefresher extends Construct {
       let group = groups.get(groupId);
       if (!group) {
         group = new NestedStack(this, groupId, {
-          description: `ServiceNow token refresher: per-instance secrets and alarms (${groupId})`,
+          description: `ServiceNow token refresher: per-instance secrets (${groupId})`,
         });
         groups.set(groupId, group);
       }
@@ -304,9 +358,6 @@ export class ServiceNowTokenRefresher extends Construct {
           operatorPrincipalArns: props.operatorPrincipalArns ?? [],
           encryptionKey: props.encryptionKey,
           removalPolicy,
-          alertTopic: this.alertTopic,
-          deadManPeriod: settings.deadManPeriod,
-          alarmNamePrefix,
           tags: props.secretTags ?? {},
           credentialsTags: {
             'servicenow-token:grant': source.grant ?? 'password',
@@ -329,11 +380,14 @@ export class ServiceNowTokenRefresher extends Construct {
     }
     this.instanceGroups = groups;
 
-    this.dashboard = new RefresherDashboard(this, 'Dashboard', {
-      dashboardName: alarmNamePrefix,
-      functions: [refresher, probe, expiryWatch].map((f) => f.function),
-      failedInvocations,
-    }).dashboard;
+    if (dashboard) {
+      this.dashboard = new RefresherDashboard(this, 'Dashboard', {
+        dashboardName: alarmNamePrefix,
+        functions: [refresher, probe, expiryWatch].map((f) => f.function),
+        failedInvocations,
+        perInstance: perInstanceMetrics,
+      }).dashboard;
+    }
   }
 
   /** The instance's access-token secret, by its stable name (usable from any stack in the account). */
@@ -357,7 +411,7 @@ export class ServiceNowTokenRefresher extends Construct {
     return `${this.secretNamePrefix}${instanceName}/access-token`;
   }
 
-  /** The per-instance resources (secrets, resource policy, dead-man alarm). */
+  /** The per-instance resources (secrets, resource policy). */
   instance(instanceName: string): InstanceResources {
     const found = this.instanceResources.get(instanceName);
     if (!found) this.requireInstance(instanceName, 'instance');

@@ -7,7 +7,7 @@ import { systemClock } from '../shared/clock';
 import { ConsumerTokenStore } from '../shared/consumers/consumer-tokens';
 import { loadInstances, parseEnvironment } from '../shared/environment';
 import { createLogger } from '../shared/logger';
-import { createInstanceMetrics } from '../shared/metrics';
+import { createInstanceMetrics, metricScopeFrom } from '../shared/metrics';
 import { SecretStore } from '../shared/secrets/secret-store';
 import { createServiceNowAgent, serviceNowClients } from '../shared/servicenow/servicenow-client';
 import { StateStore } from '../shared/state/state-store';
@@ -33,7 +33,7 @@ const instances = loadInstances(process.env, NAME);
 const logger = createLogger('servicenow-token-refresher');
 const dynamo = new DynamoDBClient({});
 const alerting = createAlerting(env, { dynamo, clock: systemClock, logger });
-const metrics = createInstanceMetrics();
+const metrics = createInstanceMetrics(metricScopeFrom(process.env));
 const state = new StateStore(dynamo, env.STATE_TABLE_NAME);
 const consumerTokens = {
   store: new ConsumerTokenStore(dynamo, env.STATE_TABLE_NAME),

@@ -7,7 +7,7 @@ import { alertingEnvironmentSchema, createAlerting } from '../shared/alerting-en
 import { systemClock } from '../shared/clock';
 import { loadInstances, parseEnvironment } from '../shared/environment';
 import { createLogger } from '../shared/logger';
-import { createInstanceMetrics } from '../shared/metrics';
+import { createInstanceMetrics, metricScopeFrom } from '../shared/metrics';
 import { LambdaRefreshRequester } from '../shared/refresh-requester';
 import { SecretStore } from '../shared/secrets/secret-store';
 import { createServiceNowAgent, serviceNowClients } from '../shared/servicenow/servicenow-client';
@@ -16,7 +16,10 @@ import { Prober } from './prober';
 
 const NAME = 'The probe function';
 const env = parseEnvironment(
-  alertingEnvironmentSchema.extend({ REFRESHER_FUNCTION_NAME: z.string().min(1) }),
+  alertingEnvironmentSchema.extend({
+    REFRESHER_FUNCTION_NAME: z.string().min(1),
+    DEAD_MAN_SECONDS: z.coerce.number().int().positive().default(7200),
+  }),
   process.env,
   NAME,
 );
@@ -35,10 +38,11 @@ const prober = new Prober(
     state: new StateStore(dynamo, env.STATE_TABLE_NAME),
     incidents: alerting.incidents,
     alerts: alerting.alerts,
-    metrics: createInstanceMetrics(),
+    metrics: createInstanceMetrics(metricScopeFrom(process.env)),
     refresher: new LambdaRefreshRequester(new LambdaClient({}), env.REFRESHER_FUNCTION_NAME),
     client: serviceNowClients(agent, systemClock),
     graceMs: alerting.graceMs,
+    deadManMs: env.DEAD_MAN_SECONDS * 1000,
   },
   instances,
 );

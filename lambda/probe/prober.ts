@@ -28,6 +28,11 @@ export interface ProbeDeps {
   /** Unavailability and rate limits alert only after this long. Default 15 min. */
   readonly graceMs: number;
   /**
+   * The dead-man's switch: an instance whose stored access token is older than this is silent (no
+   * refresh has succeeded for it). Default 2 h, the construct's default.
+   */
+  readonly deadManMs?: number;
+  /**
    * Re-read incidents and the stored token at least this often, to see what other functions changed.
    * Default 2 h; an incident this probe opened or a token it saw lapse is re-read at once anyway.
    */
@@ -70,7 +75,33 @@ export class Prober {
     await this.loadIncidents();
     const reports: ProbeReport[] = [];
     for (const instance of this.instances) reports.push(await this.probe(instance));
+    this.reportSilentInstances();
     return reports;
+  }
+
+  /**
+   * The dead-man's switch, read from what sync jobs read: the stored token's `refreshedAt`. Every
+   * probe run has just read the token of every instance whose cached one lapsed, so this costs no
+   * call. One figure for the fleet, published on every run (its absence is a failure of its own);
+   * the instances themselves go to the log, by name, for the person the alarm wakes.
+   */
+  private reportSilentInstances(): void {
+    const now = this.deps.clock.now();
+    const limit = this.deps.deadManMs ?? 2 * 3_600_000;
+    const silent = this.instances.flatMap((instance) => {
+      const token = this.tokens.get(instance.name)?.token;
+      if (!token) return [];
+      const refreshedAt = Date.parse(token.refreshedAt);
+      return now - refreshedAt >= limit ? [{ instance: instance.name, refreshedAt: token.refreshedAt }] : [];
+    });
+    for (const { instance, refreshedAt } of silent) {
+      this.deps.logger.error('dead-man: no new access token for this instance within the dead-man period', {
+        instance,
+        refreshedAt,
+        deadManHours: limit / 3_600_000,
+      });
+    }
+    this.deps.metrics.silentInstances(silent.length);
   }
 
   private maxAge() {

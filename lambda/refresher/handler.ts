@@ -7,7 +7,7 @@ import { alertingEnvironmentSchema, createAlerting } from '../shared/alerting-en
 import { systemClock } from '../shared/clock';
 import { loadInstances, parseEnvironment } from '../shared/environment';
 import { createLogger } from '../shared/logger';
-import { createInstanceMetrics } from '../shared/metrics';
+import { createInstanceMetrics, metricScopeFrom } from '../shared/metrics';
 import { SecretStore } from '../shared/secrets/secret-store';
 import { createServiceNowAgent, serviceNowClients } from '../shared/servicenow/servicenow-client';
 import {
@@ -58,7 +58,7 @@ const refresh = createRefreshHandler(
   {
     alerts: alerting.alerts,
     notifier: alerting.notifier,
-    metrics: createInstanceMetrics(),
+    metrics: createInstanceMetrics(metricScopeFrom(process.env)),
     graceMs: alerting.graceMs,
   },
   // Whoever holds lambda:InvokeFunction reaches this function: per-token requests only.

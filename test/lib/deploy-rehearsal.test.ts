@@ -57,7 +57,13 @@ beforeAll(async () => {
   instance = await RehearsalInstance.start('acme');
   outdir = mkdtempSync(join(tmpdir(), 'rehearsal-'));
   const app = testApp({ bundling: true, outdir });
-  const base = testConfig({ stackName, secretNamePrefix: prefix });
+  // Every paid option on, so that the rehearsal deploys every resource type the construct can make.
+  const base = testConfig({
+    stackName,
+    secretNamePrefix: prefix,
+    alerts: { emails: ['ops@example.com'], createTopicKey: true },
+    monitoring: { dashboard: true },
+  });
   // The construct accepts the simulator's loopback http address (the config file would not).
   const [acme] = base.instances;
   stackFromConfig(app, {

@@ -29,7 +29,8 @@ beforeAll(() => {
     return { name, url: `https://${name}.service-now.com` };
   });
   const app = testApp();
-  stackFromConfig(app, testConfig({ instances }));
+  // Every option on: the largest templates and dashboard these instances can make.
+  stackFromConfig(app, testConfig({ instances, monitoring: { dashboard: true, perInstanceMetrics: true } }));
   const assembly = app.synth();
   const files = [
     ...assembly.stacks.map((s) => s.templateFile),
@@ -67,19 +68,24 @@ describe('200 instances', () => {
     }
   });
 
-  it('keep every instance: two secrets, a resource policy and a dead-man alarm each', () => {
+  it('keep every instance: two secrets and a resource policy each, and no alarm of its own', () => {
     const count = (type: string) =>
       facts.reduce((n, f) => n + Object.values(f.json.Resources).filter((r) => r.Type === type).length, 0);
 
     expect(count('AWS::SecretsManager::Secret')).toBe(400);
     expect(count('AWS::SecretsManager::ResourcePolicy')).toBe(200);
-    expect(count('AWS::CloudWatch::Alarm')).toBe(200 + 7);
+    // 7 on the functions and the queue, 2 for the dead-man's switch over all instances.
+    expect(count('AWS::CloudWatch::Alarm')).toBe(7 + 2);
   });
 
   it('leave room in every instance group', () => {
     const perGroup = facts
       .filter((f) => f.file.includes('InstanceGroup'))
-      .map((f) => Object.values(f.json.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm').length);
+      .map(
+        (f) =>
+          Object.values(f.json.Resources).filter((r) => r.Type === 'AWS::SecretsManager::ResourcePolicy')
+            .length,
+      );
 
     expect(perGroup).toHaveLength(INSTANCE_GROUP_COUNT);
     expect(Math.max(...perGroup)).toBeLessThan(MAX_INSTANCES_PER_GROUP / 2);

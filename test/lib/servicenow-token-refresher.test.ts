@@ -84,6 +84,9 @@ describe('the functions', () => {
       ALERT_TOPIC_ARN: { Ref: Match.stringLikeRegexp('AlertsTopic') },
       EVENT_BUS_NAME: 'default',
       SCHEDULE_INTERVAL_SECONDS: '60',
+      // By default only the dead-man's metric, which is published whatever these say.
+      METRICS_FLEET: 'false',
+      METRICS_PER_INSTANCE: 'false',
     };
     const env = (extra: Record<string, unknown>) => ({
       Environment: { Variables: Match.objectLike({ ...common, ...extra }) },
@@ -98,6 +101,7 @@ describe('the functions', () => {
         REFRESHER_FUNCTION_NAME: { Ref: Match.stringLikeRegexp('TokenRefresherFunction') },
         GRACE_PERIOD_SECONDS: '900',
         REMINDER_HOURS: '24',
+        DEAD_MAN_SECONDS: '7200',
       }),
     });
     parent.hasResourceProperties('AWS::Lambda::Function', {
@@ -296,11 +300,24 @@ describe('the state table', () => {
 });
 
 describe('the alert topic', () => {
-  it('is encrypted with a rotating key that CloudWatch may use', () => {
-    parent.hasResourceProperties('AWS::SNS::Topic', {
+  it('has no customer managed key by default (a choice: alerts carry no secret, and a key costs $1 a month)', () => {
+    parent.resourceCountIs('AWS::KMS::Key', 0);
+    parent.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.absent() });
+    parent.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+  });
+
+  it('is encrypted with a rotating key that CloudWatch may use when createTopicKey is set', () => {
+    const withKey = templates(
+      stackFromConfig(testApp(), testConfig({ alerts: { emails: [], createTopicKey: true } })),
+    ).parent;
+
+    withKey.hasResourceProperties('AWS::SNS::Topic', {
       KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('AlertsKey'), 'Arn'] },
     });
-    parent.hasResourceProperties('AWS::KMS::Key', {
+    withKey.hasResourceProperties('AWS::SQS::Queue', {
+      KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('AlertsKey'), 'Arn'] },
+    });
+    withKey.hasResourceProperties('AWS::KMS::Key', {
       EnableKeyRotation: true,
       KeyPolicy: {
         Statement: Match.arrayWith([
@@ -367,54 +384,91 @@ describe('the alarms', () => {
     });
   });
 
-  it.each(['acme', 'globex'])(
-    'have a dead-man switch for %s: no successful refresh in 2 hours, silence counts',
-    (name) => {
-      const matching = nested.filter(
-        (t) =>
-          Object.keys(
-            t.findResources('AWS::CloudWatch::Alarm', {
-              Properties: { AlarmName: `servicenow-token-${name}-no-refresh` },
-            }),
-          ).length === 1,
-      );
-      expect(matching).toHaveLength(1);
-      matching[0]?.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        AlarmName: `servicenow-token-${name}-no-refresh`,
-        Namespace: 'ServiceNowTokenRefresher',
-        MetricName: 'RefreshSuccess',
-        Dimensions: Match.arrayWith([
-          { Name: 'instance', Value: name },
-          { Name: 'service', Value: 'servicenow-token-refresher' },
-        ]),
-        Statistic: 'Sum',
-        Period: 7200,
-        EvaluationPeriods: 1,
-        Threshold: 1,
-        ComparisonOperator: 'LessThanThreshold',
-        TreatMissingData: 'breaching',
-        AlarmActions: [{ Ref: Match.stringLikeRegexp('AlertsTopic') }],
-      });
-    },
-  );
+  it('have one dead-man switch for every instance: any instance without a new token for 2 hours', () => {
+    parent.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'servicenow-token-no-refresh',
+      Namespace: 'ServiceNowTokenRefresher',
+      MetricName: 'SilentInstances',
+      Dimensions: [{ Name: 'service', Value: 'servicenow-token-refresher' }],
+      Statistic: 'Maximum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('AlertsTopic') }],
+      OKActions: [{ Ref: Match.stringLikeRegexp('AlertsTopic') }],
+    });
+  });
+
+  it('alarm when the dead-man reading itself stops for 2 hours: silence counts', () => {
+    parent.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'servicenow-token-dead-man-silent',
+      Namespace: 'ServiceNowTokenRefresher',
+      MetricName: 'SilentInstances',
+      Dimensions: [{ Name: 'service', Value: 'servicenow-token-refresher' }],
+      Statistic: 'SampleCount',
+      Period: 7200,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('AlertsTopic') }],
+    });
+  });
+
+  it('cost nothing per instance: no alarm in the instance groups', () => {
+    for (const t of nested) t.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+  });
 });
 
 describe('the dashboard', () => {
-  it('shows days left, seconds remaining, refresh and probe success and probe latency per instance', () => {
-    const body = JSON.stringify(
-      Object.values(parent.findResources('AWS::CloudWatch::Dashboard'))[0]?.Properties.DashboardBody,
+  /** The dashboard body's text, without the references CloudFormation fills in. */
+  const bodyOf = (template: Template) => {
+    const body = Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]?.Properties
+      .DashboardBody as { 'Fn::Join': [string, unknown[]] };
+    return body['Fn::Join'][1].filter((part) => typeof part === 'string').join('');
+  };
+  const detail = [
+    'RefreshTokenDaysRemaining',
+    'AccessTokenSecondsRemaining',
+    'RefreshSuccess',
+    'ProbeSuccess',
+    'ProbeLatency',
+  ];
+  const functionsOf = (template: Template) =>
+    Object.values(template.findResources('AWS::Lambda::Function')).map(
+      (f) => f.Properties.Environment.Variables as Record<string, string>,
     );
-    for (const metric of [
-      'RefreshTokenDaysRemaining',
-      'AccessTokenSecondsRemaining',
-      'RefreshSuccess',
-      'ProbeSuccess',
-      'ProbeLatency',
-    ]) {
-      expect(body).toContain(
-        `{ServiceNowTokenRefresher,instance,service} MetricName=\\\\\\"${metric}\\\\\\"`,
-      );
+
+  it('is not there by default, and the functions publish no detail metrics for it', () => {
+    parent.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+    expect(Object.keys(parent.toJSON().Outputs)).not.toContain('DashboardName');
+  });
+
+  it('shows the fleet figures, which the functions then publish, when monitoring.dashboard is set', () => {
+    const t = templates(stackFromConfig(testApp(), testConfig({ monitoring: { dashboard: true } }))).parent;
+    const body = bodyOf(t);
+
+    for (const metric of detail) {
+      expect(body).toContain(`"ServiceNowTokenRefresher","${metric}","service","servicenow-token-refresher"`);
     }
+    expect(body).toContain('SilentInstances');
+    expect(body).not.toContain('SEARCH');
+    for (const env of functionsOf(t))
+      expect(env).toMatchObject({ METRICS_FLEET: 'true', METRICS_PER_INSTANCE: 'false' });
+    t.hasOutput('DashboardName', {});
+  });
+
+  it('shows one line per instance when perInstanceMetrics is set as well', () => {
+    const t = templates(
+      stackFromConfig(testApp(), testConfig({ monitoring: { dashboard: true, perInstanceMetrics: true } })),
+    ).parent;
+    const body = bodyOf(t);
+
+    for (const metric of detail) {
+      expect(body).toContain(`{ServiceNowTokenRefresher,instance,service} MetricName=\\"${metric}\\"`);
+    }
+    for (const env of functionsOf(t))
+      expect(env).toMatchObject({ METRICS_FLEET: 'false', METRICS_PER_INSTANCE: 'true' });
   });
 });
 

@@ -20,7 +20,7 @@ import type { RefreshDeps } from '../../lambda/refresher/refresh-instance';
 import { type AlertSettings, Alerts, DEFAULT_ALERT_SETTINGS } from '../../lambda/shared/alerts/alerts';
 import { IncidentStore } from '../../lambda/shared/alerts/incident-store';
 import { Notifier } from '../../lambda/shared/alerts/notifier';
-import { createInstanceMetrics } from '../../lambda/shared/metrics';
+import { ALARM_METRICS_ONLY, createInstanceMetrics, type MetricScope } from '../../lambda/shared/metrics';
 import { bootstrapWithPassword } from '../../lambda/shared/password-bootstrap';
 import type { RefreshRequester } from '../../lambda/shared/refresh-requester';
 import { ServiceNowClient } from '../../lambda/shared/servicenow/servicenow-client';
@@ -50,6 +50,8 @@ export class AlertingHarness {
   readonly settings: AlertSettings;
   private readonly sqs: SQSClient;
   private owners = 0;
+  /** Which detail metrics the functions publish (the construct's default: none). */
+  metricScope: MetricScope = ALARM_METRICS_ONLY;
 
   private constructor(
     readonly fixture: RefresherFixture,
@@ -137,7 +139,7 @@ export class AlertingHarness {
       {
         alerts: this.alerts(),
         notifier: this.notifier,
-        metrics: createInstanceMetrics(),
+        metrics: createInstanceMetrics(this.metricScope),
         graceMs: this.graceMs,
       },
       { requestLimit: this.fixture.requestLimit() },
@@ -169,7 +171,7 @@ export class AlertingHarness {
         state: f.state,
         incidents: this.incidents,
         alerts: this.alerts(),
-        metrics: createInstanceMetrics(),
+        metrics: createInstanceMetrics(this.metricScope),
         refresher: requester,
         client: (instance) => f.client(instance.name),
         graceMs: this.graceMs,
@@ -185,7 +187,7 @@ export class AlertingHarness {
       state: f.state,
       incidents: this.incidents,
       alerts: this.alerts(),
-      metrics: createInstanceMetrics(),
+      metrics: createInstanceMetrics(this.metricScope),
       warningDays: [30, 14, 7, 3, 1],
       scheduleIntervalSeconds: f.settings.scheduleIntervalMs / 1000,
       refreshAheadSeconds: f.settings.refreshAheadMs / 1000,

@@ -125,14 +125,9 @@ describe('alerts over the simulator and the local AWS emulator', () => {
     expect((await alerting.events()).map((e) => e.detailType)).toContain('Token Refreshed');
   });
 
-  it('emits per-instance metrics in the embedded metric format', async () => {
-    const alerting = await setUp();
-    fixture.clock.advance(31 * MINUTE);
-
-    await alerting.refreshHandler()({ source: 'aws.events' });
-    await alerting.prober(alerting.refreshHandler()).run();
-
-    const metrics = fixture.logs
+  /** The EMF lines the functions wrote: metric names, dimension sets and dimension values. */
+  function emfLines() {
+    return fixture.logs
       .records()
       .filter((r) => typeof r._aws === 'object')
       .map(
@@ -141,8 +136,33 @@ describe('alerts over the simulator and the local AWS emulator', () => {
             _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][] }[] };
           },
       );
-    const names = metrics.flatMap((m) => Object.keys(m).filter((k) => /^[A-Z]/.test(k)));
-    expect(names).toEqual(
+  }
+  const metricNames = (lines: ReturnType<typeof emfLines>) =>
+    new Set(lines.flatMap((m) => Object.keys(m).filter((k) => /^[A-Z]/.test(k))));
+
+  it('publishes only the dead-man reading by default: one metric for the fleet', async () => {
+    const alerting = await setUp();
+    fixture.clock.advance(31 * MINUTE);
+
+    await alerting.refreshHandler()({ source: 'aws.events' });
+    await alerting.prober(alerting.refreshHandler()).run();
+    await alerting.watch()();
+
+    const lines = emfLines();
+    expect(metricNames(lines)).toEqual(new Set(['SilentInstances']));
+    expect(lines.every((m) => m.instance === undefined)).toBe(true);
+  });
+
+  it('emits per-instance metrics in the embedded metric format when asked for', async () => {
+    const alerting = await setUp();
+    alerting.metricScope = { fleet: false, instance: true };
+    fixture.clock.advance(31 * MINUTE);
+
+    await alerting.refreshHandler()({ source: 'aws.events' });
+    await alerting.prober(alerting.refreshHandler()).run();
+
+    const metrics = emfLines().filter((m) => !('SilentInstances' in m));
+    expect([...metricNames(metrics)]).toEqual(
       expect.arrayContaining([
         'RefreshSuccess',
         'RefreshFailure',
@@ -154,7 +174,20 @@ describe('alerts over the simulator and the local AWS emulator', () => {
     );
     expect(metrics.every((m) => m.instance === 'acme')).toBe(true);
     expect(metrics[0]?._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'ServiceNowTokenRefresher' });
-    expect(metrics[0]?._aws.CloudWatchMetrics[0]?.Dimensions[0]).toContain('instance');
+    expect(metrics[0]?._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([['service', 'instance']]);
+  });
+
+  it('emits the fleet figures without an instance dimension for the dashboard', async () => {
+    const alerting = await setUp();
+    alerting.metricScope = { fleet: true, instance: false };
+    fixture.clock.advance(31 * MINUTE);
+
+    await alerting.refreshHandler()({ source: 'aws.events' });
+
+    const metrics = emfLines().filter((m) => 'RefreshSuccess' in m);
+    expect(metrics.length).toBeGreaterThan(0);
+    expect(metrics.every((m) => m.instance === undefined)).toBe(true);
+    expect(metrics[0]?._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([['service']]);
   });
 
   it('flags an access token lifespan too short for the schedule', async () => {
