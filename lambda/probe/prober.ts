@@ -65,6 +65,8 @@ export class Prober {
   private readonly tokens = new Map<string, { token: AccessTokenSecret; readAt: number }>();
   private incidents: { readonly at: number; readonly byKey: Map<string, Incident> } | undefined;
   private readonly recorded = new Map<string, { verdict: ProbeVerdict; at: number }>();
+  /** Per instance: ServiceNow's Retry-After from a probe; no probe before it (it could not succeed). */
+  private readonly notBefore = new Map<string, number>();
 
   constructor(
     private readonly deps: ProbeDeps,
@@ -157,6 +159,12 @@ export class Prober {
       // The refresher owns expiry (and alerts on it); probing a lapsed token proves nothing.
       return { instance: instance.name, verdict: 'token-expired' };
     }
+    const waitUntil = this.notBefore.get(instance.name);
+    if (waitUntil !== undefined && clock.now() < waitUntil) {
+      // Incidents stay as the last real answer left them; nothing new was learned.
+      const detail = `not probed: ServiceNow asked for no request before ${new Date(waitUntil).toISOString()} (Retry-After)`;
+      return { instance: instance.name, verdict: 'rate-limited', detail };
+    }
     const client = this.deps.client(instance);
     let outcome = await client.probe(token.accessToken, instance.probePath);
     let verdict: ProbeVerdict | undefined;
@@ -173,6 +181,10 @@ export class Prober {
       }
     }
     verdict ??= verdictOf(outcome);
+    const retryAt =
+      outcome.kind === 'rate-limited' || outcome.kind === 'unavailable' ? outcome.retryAt : undefined;
+    if (retryAt === undefined) this.notBefore.delete(instance.name);
+    else this.notBefore.set(instance.name, retryAt);
     metrics.emit(instance.name, {
       ProbeSuccess: outcome.kind === 'ok' ? 1 : 0,
       ProbeFailure: outcome.kind === 'ok' ? 0 : 1,

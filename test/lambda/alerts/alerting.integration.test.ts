@@ -200,3 +200,23 @@ describe('alerts over the simulator and the local AWS emulator', () => {
     expect(email?.body).toMatch(/live 600 s/);
   });
 });
+
+describe('the probe and Retry-After', () => {
+  it('sends no probe before a 429 Retry-After has passed, then probes again', async () => {
+    const alerting = await setUp();
+    const prober = alerting.prober(alerting.refreshHandler());
+    const from = fixture.clock.now();
+    const until = from + 12 * MINUTE;
+    fixture.instance().sim.settings.rateLimitWindow = { until };
+
+    const verdicts: (string | undefined)[] = [];
+    for (let run = 0; run < 4; run++) {
+      verdicts.push((await prober.run())[0]?.verdict);
+      fixture.clock.advance(5 * MINUTE);
+    }
+
+    const probes = fixture.sim.log.filter((e) => e.path.startsWith('/api/') && e.at >= from);
+    expect(probes.filter((e) => e.at < until)).toHaveLength(1);
+    expect(verdicts).toEqual(['rate-limited', 'rate-limited', 'rate-limited', 'ok']);
+  });
+});
