@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
+import { type Clock, systemClock } from '../lambda/shared/clock';
 import { parseInstanceUrl } from '../lambda/shared/servicenow/instance-url';
 import type { Outcome } from '../lambda/shared/servicenow/outcome';
 import {
@@ -29,6 +30,8 @@ export interface ServiceNowApiClientDeps {
   readonly tokens: Pick<TokenClient, 'getToken' | 'invalidate'>;
   /** One per process, e.g. `createServiceNowAgent()`: connections are kept alive. */
   readonly dispatcher: Dispatcher;
+  /** @default systemClock */
+  readonly clock?: Clock;
 }
 
 /**
@@ -40,12 +43,20 @@ export interface ServiceNowApiClientDeps {
  */
 export class ServiceNowApiClient {
   private readonly limits: HttpLimits;
+  private readonly clock: Clock;
+  /**
+   * Per instance origin: ServiceNow's last 429 (Retry-After or X-RateLimit-Reset). Until then the
+   * same rate-limited outcome is returned without a request: one sooner cannot succeed and counts
+   * against the integration user's hourly limit.
+   */
+  private readonly limited = new Map<string, Extract<Outcome<unknown>, { kind: 'rate-limited' }>>();
 
   constructor(
     private readonly deps: ServiceNowApiClientDeps,
     limits: Partial<HttpLimits> = {},
   ) {
     this.limits = { ...DEFAULT_API_LIMITS, ...limits };
+    this.clock = deps.clock ?? systemClock;
   }
 
   async request<T>(path: string, options: ApiRequest<T>): Promise<Outcome<T>> {
@@ -66,9 +77,24 @@ export class ServiceNowApiClient {
     return this.request(path, { schema });
   }
 
-  private send<T>(token: AccessToken, path: string, options: ApiRequest<T>): Promise<Outcome<T>> {
+  private async send<T>(token: AccessToken, path: string, options: ApiRequest<T>): Promise<Outcome<T>> {
+    const origin = parseInstanceUrl(token.instanceUrl);
+    const limited = this.limited.get(origin.origin);
+    if (limited?.retryAt !== undefined && this.clock.now() < limited.retryAt) return limited;
+    const outcome = await this.sendNow(origin, token, path, options);
+    if (outcome.kind === 'rate-limited') this.limited.set(origin.origin, outcome);
+    else this.limited.delete(origin.origin);
+    return outcome;
+  }
+
+  private sendNow<T>(
+    origin: URL,
+    token: AccessToken,
+    path: string,
+    options: ApiRequest<T>,
+  ): Promise<Outcome<T>> {
     return sendToInstance(
-      parseInstanceUrl(token.instanceUrl),
+      origin,
       path,
       {
         method: options.method ?? 'GET',
@@ -84,6 +110,7 @@ export class ServiceNowApiClient {
       options.schema,
       this.deps.dispatcher,
       this.limits,
+      this.clock,
     );
   }
 }

@@ -110,6 +110,30 @@ describe('ServiceNow API client', () => {
     expect(outcome).toMatchObject({ kind: 'unavailable', reason: 'hibernating' });
   });
 
+  it('sends nothing to the instance before a 429 Retry-After has passed, then sends again', async () => {
+    const { tokens } = await setUp();
+    const agent = createServiceNowAgent();
+    fixture.onClose(() => agent.close());
+    const api = new ServiceNowApiClient({ tokens, dispatcher: agent, clock: fixture.clock });
+    const until = fixture.clock.now() + 3 * 60_000;
+    fixture.instance().sim.settings.rateLimitWindow = { until };
+
+    const first = await api.get(USERS_PATH, usersSchema);
+    fixture.clock.advance(60_000);
+    const second = await api.get(USERS_PATH, usersSchema);
+    const callsInWindow = apiCalls();
+    fixture.clock.advanceTo(until + 1_000);
+    const after = await api.get(USERS_PATH, usersSchema);
+
+    expect(first.kind).toBe('rate-limited');
+    expect(second).toMatchObject({
+      kind: 'rate-limited',
+      retryAt: first.kind === 'rate-limited' ? first.retryAt : 0,
+    });
+    expect(callsInWindow).toBe(1);
+    expect(after.kind).toBe('ok');
+  });
+
   it('refuses a path that would send the token to another host', async () => {
     const { api } = await setUp();
 
