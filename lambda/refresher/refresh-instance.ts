@@ -2,7 +2,6 @@ import type { Clock } from '../shared/clock';
 import { credentialsMirror, explainRejection, tokenGrantFor } from '../shared/credentials-grant';
 import type { InstanceConfig } from '../shared/instance-config';
 import type { Logger } from '../shared/logger';
-import type { AccessTokenSecret } from '../shared/secrets/access-token-secret';
 import {
   type CredentialsSecret,
   credentialsSecretSchema,
@@ -11,8 +10,19 @@ import {
 import type { SecretStore } from '../shared/secrets/secret-store';
 import { describeOutcome, type FailedOutcome, isTransient, type Outcome } from '../shared/servicenow/outcome';
 import type { TokenGrant, TokenGrantResult } from '../shared/servicenow/servicenow-client';
-import { fingerprint, type InstanceState, type StatePatch } from '../shared/state/instance-state';
+import type { InstanceState, StatePatch } from '../shared/state/instance-state';
 import type { StateStore } from '../shared/state/state-store';
+import {
+  cappedExpiry,
+  ensureLeaseRoom,
+  type HeldLease,
+  LeaseTooShortError,
+  maxAccessTokenLifespanSeconds,
+  persistCredentials,
+  RefreshTokenNotStoredError,
+  resolveOpenIntent,
+  storeAccessToken,
+} from '../shared/state/write-ahead';
 import { nextAttemptAfterFailure, type RefreshSettings } from './refresh-policy';
 
 export interface TokenEndpoint {
@@ -42,6 +52,10 @@ export type RefreshOutcome =
   | 'refresh-token-expired'
   | 'refresh-token-rejected'
   | 'grant-rejected'
+  /** ServiceNow rotated the refresh token and the new one could not be stored: a person must act. */
+  | 'refresh-token-not-stored'
+  /** The lease was about to lapse before a write or the grant: nothing more was written. */
+  | 'lease-lapsing'
   | Exclude<FailedOutcome['kind'], 'rejected'>;
 
 export interface InstanceResult {
@@ -70,8 +84,9 @@ function retryable(outcome: FailedOutcome): boolean {
 const LEASE_SAFETY_MS = 5_000;
 
 /**
- * Refreshes one instance under its lease. Never writes anything worse than what is stored: a
- * failure leaves both secrets as they were and is recorded in the state table instead.
+ * Refreshes one instance under its lease, by the write-ahead protocol (lambda/shared/state/
+ * write-ahead.ts). Never writes anything worse than what is stored: a failure leaves both secrets
+ * as they were, or as an open intent the next writer finishes, and is recorded in the state table.
  */
 export async function refreshInstance(
   deps: RefreshDeps,
@@ -82,21 +97,44 @@ export async function refreshInstance(
   const acquiredAt = clock.now();
   const leased = await store.acquireLease(instance.name, owner, acquiredAt, settings.leaseMs);
   if (!leased) return { instance: instance.name, outcome: 'busy' };
-  const leaseUntil = acquiredAt + settings.leaseMs - LEASE_SAFETY_MS;
+  const hold: HeldLease = {
+    instance,
+    owner,
+    epoch: leased.leaseEpoch ?? 0,
+    writeUntil: acquiredAt + settings.leaseMs - LEASE_SAFETY_MS,
+  };
   let released = false;
   const commit = async (patch: StatePatch): Promise<InstanceState> => {
-    const next = await store.commit(instance.name, owner, patch, { release: true });
+    const next = await store.commit(instance.name, owner, patch, { release: true, epoch: hold.epoch });
     released = true;
     return next;
   };
   try {
+    let current = leased;
+    if (current.intentOpenSince !== undefined) {
+      const resolved = await resolveOpenIntent(deps, hold, current);
+      current = resolved.state;
+      deps.logger.warn('finished an intent a previous writer left open', {
+        instance: instance.name,
+        resolution: resolved.resolution,
+      });
+    }
     // Re-read under the lease: another writer may have refreshed or renewed since we looked.
-    if (!options.force && !options.shouldAct(leased)) {
+    if (!options.force && !options.shouldAct(current)) {
       await store.releaseLease(instance.name, owner);
       released = true;
-      return { instance: instance.name, outcome: 'not-due', state: leased };
+      return { instance: instance.name, outcome: 'not-due', state: current };
     }
-    return await refreshLeased(deps, instance, leased, leaseUntil, commit);
+    const result = await refreshLeased(deps, hold, current, commit);
+    // A stored token or a recorded failure released the lease with its commit.
+    if (result.state && result.outcome !== 'rate-limited') released = true;
+    return result;
+  } catch (error) {
+    if (error instanceof LeaseTooShortError) {
+      deps.logger.warn('stopped: the lease was about to lapse', { instance: instance.name });
+      return { instance: instance.name, outcome: 'lease-lapsing', detail: error.message };
+    }
+    throw error;
   } finally {
     if (!released) {
       await store.releaseLease(instance.name, owner).catch((error: unknown) => {
@@ -111,18 +149,13 @@ export async function refreshInstance(
 
 async function refreshLeased(
   deps: RefreshDeps,
-  instance: InstanceConfig,
+  hold: HeldLease,
   state: InstanceState,
-  leaseUntil: number,
   commit: (patch: StatePatch) => Promise<InstanceState>,
 ): Promise<InstanceResult> {
-  const { clock, logger, secrets } = deps;
+  const { clock, logger, secrets, settings } = deps;
+  const instance = hold.instance;
   const now = clock.now();
-  const ensureLease = () => {
-    if (clock.now() > leaseUntil) {
-      throw new Error(`stopped before writing ${instance.name}: the lease was about to lapse`);
-    }
-  };
 
   if (state.notBefore !== undefined && now < state.notBefore) {
     // ServiceNow said no request before then: one now cannot succeed, forced or not.
@@ -147,14 +180,54 @@ async function refreshLeased(
     return failure(deps, instance, state, commit, 'invalid-credentials-secret', detail, false);
   }
   let credentials = parsed.value;
+  let grant: TokenGrant;
+  try {
+    grant = tokenGrantFor(credentials, clock.now());
+  } catch (error) {
+    // A private key that does not parse: no grant can be built until the secret is fixed.
+    const detail = `the credentials secret ${instance.credentialsSecretId} holds a private key that cannot sign (${(error as Error).name}); it was left as it is. Store a working key: snow-token bootstrap ${instance.name} --grant ${credentials.grant} --new-client`;
+    return failure(deps, instance, state, commit, 'invalid-credentials-secret', detail, false);
+  }
+
+  // The grant is the irreversible step: only start it with room for the slowest answer and the writes.
+  const grantDeadline = Math.min(
+    clock.now() + settings.attemptBudgetMs,
+    hold.writeUntil - settings.writesBudgetMs - settings.grantTimeoutMs,
+  );
+  ensureLeaseRoom(clock, hold, 'asking for a grant', settings.grantTimeoutMs + settings.writesBudgetMs);
+  await deps.state.commit(
+    instance.name,
+    hold.owner,
+    {},
+    {
+      release: false,
+      epoch: hold.epoch,
+      grantStartedAt: clock.now(),
+    },
+  );
 
   // Retries within the run are for blips; once failures span runs, one attempt per run is enough.
   const attempts = (state.consecutiveFailures ?? 0) >= 2 ? 1 : MAX_ATTEMPTS;
-  const outcome = await requestWithRetries(deps, instance, tokenGrantFor(credentials, clock.now()), attempts);
+  const outcome = await requestWithRetries(deps, instance, grant, attempts, grantDeadline);
   if (outcome.kind !== 'ok') {
+    // An answer we could read means no token was issued; a timeout or a cut answer may hide one.
+    const answered =
+      outcome.kind !== 'timeout' && outcome.kind !== 'network-error' && outcome.kind !== 'malformed';
+    const extra: StatePatch = answered ? { grantOpenSince: null } : {};
     if (outcome.kind === 'rejected') {
       const rejection = explainRejection(credentials, clock.now(), instance.name, outcome);
-      return failure(deps, instance, state, commit, rejection.outcome, rejection.detail, false, credentials);
+      return failure(
+        deps,
+        instance,
+        state,
+        commit,
+        rejection.outcome,
+        rejection.detail,
+        false,
+        credentials,
+        undefined,
+        extra,
+      );
     }
     const notBefore = retryAtOf(outcome);
     return failure(
@@ -167,30 +240,42 @@ async function refreshLeased(
       retryable(outcome),
       credentials,
       notBefore,
+      extra,
     );
   }
 
   const token = outcome.value;
-  // A refresh token that differs from ours is a new one: keep it before anything else can fail.
+  // A refresh token that differs from ours is a new one (the old one may be revoked already): keep it
+  // before anything else can fail.
   if (
     credentials.grant === 'password' &&
     token.refreshToken !== undefined &&
     token.refreshToken !== credentials.refreshToken
   ) {
-    ensureLease();
     credentials = {
       ...credentials,
       refreshToken: token.refreshToken,
       refreshTokenIssuedAt: new Date(token.sentAt).toISOString(),
     };
-    await secrets.write(instance.credentialsSecretId, credentials);
+    try {
+      await persistCredentials(deps, hold, credentials);
+    } catch (error) {
+      if (!(error instanceof RefreshTokenNotStoredError)) throw error;
+      return failure(deps, instance, state, commit, 'refresh-token-not-stored', error.message, false);
+    }
     logger.info('ServiceNow issued a new refresh token; stored it', { instance: instance.name });
   }
 
-  const tokenFingerprint = fingerprint(token.accessToken);
-  const claimedExpiry = token.sentAt + token.expiresInSeconds * 1000;
+  const maxLifespan = maxAccessTokenLifespanSeconds(instance);
+  if (token.expiresInSeconds > maxLifespan) {
+    logger.warn('expires_in is longer than the configured access-token lifespan; stored the configured one', {
+      instance: instance.name,
+      expiresInSeconds: token.expiresInSeconds,
+      maxLifespanSeconds: maxLifespan,
+    });
+  }
+  const expiry = cappedExpiry(token, state, maxLifespan);
   const stored = state.accessTokenExpiresAt;
-  const sameToken = tokenFingerprint === state.accessTokenFingerprint && stored !== undefined;
   const refreshFields = credentialsMirror(credentials);
   const healthy: StatePatch = {
     lastAttemptAt: now,
@@ -200,22 +285,31 @@ async function refreshLeased(
     consecutiveFailures: 0,
     nextAttemptAt: null,
     notBefore: null,
+    grantOpenSince: null,
   };
 
-  if (sameToken) {
+  if (expiry.known === 'stored' && stored !== undefined) {
     // ServiceNow handed back the token we hold. Its life is not extended, whatever expires_in says.
-    const expiresAt = Math.min(stored, claimedExpiry);
-    if (expiresAt < stored - 2_000) {
-      ensureLease();
-      await secrets.write(instance.accessTokenSecretId, accessTokenSecret(instance, token, expiresAt, state));
-    }
-    const next = await commit({
+    const expiresAt = expiry.expiresAt;
+    const patch: StatePatch = {
       ...refreshFields,
       ...healthy,
       accessTokenExpiresAt: expiresAt,
       echoesEarlyRefresh: true,
       lastOutcome: 'current-token-returned',
-    });
+    };
+    const next =
+      expiresAt < stored - 2_000
+        ? await storeAccessToken(deps, hold, {
+            accessToken: token.accessToken,
+            expiresAt,
+            refreshedAt: state.accessTokenRefreshedAt ?? token.sentAt,
+            lifespanSeconds:
+              state.accessTokenLifespanSeconds ?? Math.min(token.expiresInSeconds + 1, maxLifespan),
+            credentials,
+            patch,
+          })
+        : await commit(patch);
     // Past our stored expiry, ServiceNow still calls it current: it lapses within a second or two.
     const wakeAt =
       clock.now() >= expiresAt
@@ -234,43 +328,27 @@ async function refreshLeased(
     };
   }
 
-  ensureLease();
-  await secrets.write(instance.accessTokenSecretId, accessTokenSecret(instance, token, claimedExpiry));
   const early = stored !== undefined && token.sentAt < stored;
-  const next = await commit({
-    ...refreshFields,
-    ...healthy,
-    accessTokenExpiresAt: claimedExpiry,
-    accessTokenFingerprint: tokenFingerprint,
-    accessTokenRefreshedAt: clock.now(),
-    accessTokenLifespanSeconds: token.expiresInSeconds + 1,
-    // An early refresh that brought a new token shows this instance extends; one after expiry shows nothing.
-    echoesEarlyRefresh: early ? false : (state.echoesEarlyRefresh ?? null),
-    lastOutcome: 'refreshed',
+  const lifespanSeconds = Math.min(token.expiresInSeconds + 1, maxLifespan);
+  const next = await storeAccessToken(deps, hold, {
+    accessToken: token.accessToken,
+    expiresAt: expiry.expiresAt,
+    refreshedAt: clock.now(),
+    lifespanSeconds,
+    credentials,
+    patch: {
+      ...healthy,
+      // An early refresh that brought a new token shows this instance extends; one after expiry shows nothing.
+      echoesEarlyRefresh: early && expiry.known === undefined ? false : (state.echoesEarlyRefresh ?? null),
+      lastOutcome: 'refreshed',
+    },
   });
   logger.info('stored a new access token', {
     instance: instance.name,
-    expiresAt: new Date(claimedExpiry).toISOString(),
-    lifespanSeconds: token.expiresInSeconds + 1,
+    expiresAt: new Date(expiry.expiresAt).toISOString(),
+    lifespanSeconds,
   });
   return { instance: instance.name, outcome: 'refreshed', state: next, previousOutcome: state.lastOutcome };
-}
-
-function accessTokenSecret(
-  instance: InstanceConfig,
-  token: TokenGrantResult,
-  expiresAt: number,
-  previous?: InstanceState,
-): AccessTokenSecret {
-  const refreshedAt = previous?.accessTokenRefreshedAt ?? token.sentAt;
-  return {
-    schemaVersion: 1,
-    instanceUrl: new URL(instance.url).origin,
-    accessToken: token.accessToken,
-    tokenType: 'Bearer',
-    expiresAt: new Date(expiresAt).toISOString(),
-    refreshedAt: new Date(refreshedAt).toISOString(),
-  };
 }
 
 async function requestWithRetries(
@@ -278,10 +356,10 @@ async function requestWithRetries(
   instance: InstanceConfig,
   grant: TokenGrant,
   maxAttempts: number,
+  deadline: number,
 ): Promise<Outcome<TokenGrantResult>> {
-  const { clock, settings } = deps;
+  const { clock } = deps;
   const random = deps.random ?? Math.random;
-  const deadline = clock.now() + settings.attemptBudgetMs;
   const endpoint = deps.tokenEndpoint(instance);
   for (let attempt = 1; ; attempt++) {
     const outcome = await endpoint.requestToken(grant);
@@ -319,11 +397,15 @@ async function failure(
   instance: InstanceConfig,
   state: InstanceState,
   commit: (patch: StatePatch) => Promise<InstanceState>,
-  outcome: Exclude<RefreshOutcome, 'refreshed' | 'current-token-returned' | 'not-due' | 'busy'>,
+  outcome: Exclude<
+    RefreshOutcome,
+    'refreshed' | 'current-token-returned' | 'not-due' | 'busy' | 'lease-lapsing'
+  >,
   detail: string,
   transient: boolean,
   credentials?: CredentialsSecret,
   notBefore?: number,
+  extra?: StatePatch,
 ): Promise<InstanceResult> {
   const now = deps.clock.now();
   const consecutiveFailures = (state.consecutiveFailures ?? 0) + 1;
@@ -344,6 +426,7 @@ async function failure(
       notBefore === undefined ? (backoffUntil ?? null) : Math.max(backoffUntil ?? notBefore, notBefore),
     notBefore: notBefore ?? null,
     ...(credentials && credentialsMirror(credentials)),
+    ...extra,
   });
   const log = transient ? deps.logger.warn.bind(deps.logger) : deps.logger.error.bind(deps.logger);
   log('refresh failed', { instance: instance.name, outcome, detail, consecutiveFailures });

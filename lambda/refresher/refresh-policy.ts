@@ -11,6 +11,10 @@ export interface RefreshSettings {
   readonly leaseMs: number;
   /** Time for one instance's attempts, retries included. Default 40 s. */
   readonly attemptBudgetMs: number;
+  /** The slowest answer one grant can take (the ServiceNow client's overall timeout). Default 20 s. */
+  readonly grantTimeoutMs: number;
+  /** Lease time kept for the writes after a grant (credentials with retries, intent, secret, commit). Default 20 s. */
+  readonly writesBudgetMs: number;
   /** First pause after a transient failure; doubles up to `transientBackoffMaxMs`. Default 30 s. */
   readonly transientBackoffBaseMs: number;
   /** Default 5 min. */
@@ -33,6 +37,8 @@ export const DEFAULT_REFRESH_SETTINGS: RefreshSettings = {
   expirySlackMs: 1_500,
   leaseMs: 90_000,
   attemptBudgetMs: 40_000,
+  grantTimeoutMs: 20_000,
+  writesBudgetMs: 20_000,
   transientBackoffBaseMs: 30_000,
   transientBackoffMaxMs: 5 * 60_000,
   permanentRetryMs: 15 * 60_000,
@@ -43,7 +49,13 @@ export const DEFAULT_REFRESH_SETTINGS: RefreshSettings = {
 export type Decision =
   | {
       readonly act: true;
-      readonly reason: 'forced' | 'no-token' | 'expiring' | 'expired' | 'refresh-token-lapsed';
+      readonly reason:
+        | 'forced'
+        | 'no-token'
+        | 'expiring'
+        | 'expired'
+        | 'refresh-token-lapsed'
+        | 'unfinished-intent';
     }
   | {
       readonly act: false;
@@ -66,6 +78,8 @@ export function decide(
   force = false,
 ): Decision {
   if (force) return { act: true, reason: 'forced' };
+  // A writer stopped between its intent and its commit: the state may not mirror the secrets.
+  if (state?.intentOpenSince !== undefined) return { act: true, reason: 'unfinished-intent' };
   // ServiceNow's Retry-After: nothing can succeed before it (the run itself checks again, for forced ones).
   if (state?.notBefore !== undefined && now < state.notBefore) {
     return { act: false, reason: 'backing-off', recheckAt: state.notBefore };

@@ -21,11 +21,13 @@ const NEEDS_A_PERSON: readonly RefreshOutcome[] = [
   'refresh-token-rejected',
   'grant-rejected',
   'invalid-credentials-secret',
+  'refresh-token-not-stored',
   'not-bootstrapped',
   'unauthorized',
   'forbidden',
 ];
-const SKIPPED: readonly RefreshOutcome[] = ['not-due', 'busy'];
+/** A run that stopped for want of lease time wrote nothing and is retried by the next run. */
+const SKIPPED: readonly RefreshOutcome[] = ['not-due', 'busy', 'lease-lapsing'];
 /** A stored token this close to its end makes a failure urgent, once it has lasted past one retry. */
 const LAPSE_MS = 2 * 60_000;
 const URGENT_GRACE_MS = 60_000;

@@ -24,6 +24,11 @@ export const instanceConfigSchema = z.object({
     .string()
     .regex(/^\/api\//, 'use a REST API path on the instance, e.g. /api/now/table/sys_user?sysparm_limit=1')
     .optional(),
+  /**
+   * The access-token lifespan set on the instance's Application Registry record (seconds). No token
+   * is stored as living longer, whatever expires_in says. Default: one day.
+   */
+  accessTokenLifespanSeconds: z.number().int().min(60).max(31_536_000).optional(),
   /** Days before the refresh token's end at which to warn; default [30, 14, 7, 3, 1]. */
   expiryWarningDays: z.array(z.number().int().positive()).min(1).optional(),
 });

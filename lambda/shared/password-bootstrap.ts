@@ -1,8 +1,7 @@
 import type { Alerts } from './alerts/alerts';
 import type { Clock } from './clock';
-import { credentialsMirror, explainRejection, tokenGrantFor } from './credentials-grant';
+import { explainRejection, tokenGrantFor } from './credentials-grant';
 import type { InstanceConfig } from './instance-config';
-import type { AccessTokenSecret } from './secrets/access-token-secret';
 import {
   type CredentialsSecret,
   DEFAULT_REFRESH_TOKEN_LIFESPAN_SECONDS,
@@ -12,8 +11,17 @@ import {
 import type { SecretStore } from './secrets/secret-store';
 import { describeOutcome, type FailedOutcome } from './servicenow/outcome';
 import type { ServiceNowClient, TokenGrantResult } from './servicenow/servicenow-client';
-import { fingerprint, type InstanceState } from './state/instance-state';
+import type { InstanceState } from './state/instance-state';
 import type { StateStore } from './state/state-store';
+import {
+  cappedExpiry,
+  ensureLeaseRoom,
+  type HeldLease,
+  maxAccessTokenLifespanSeconds,
+  persistCredentials,
+  resolveOpenIntent,
+  storeAccessToken,
+} from './state/write-ahead';
 
 export interface PasswordBootstrapInput {
   readonly clientId: string;
@@ -145,6 +153,9 @@ export async function bootstrapWithCredentials(
   });
 }
 
+/** Lease time a bootstrap keeps for the slowest grant answer plus the writes after it. */
+const GRANT_AND_WRITES_MS = 40_000;
+
 async function storeUnderLease(
   deps: BootstrapDeps,
   instance: InstanceConfig,
@@ -153,37 +164,45 @@ async function storeUnderLease(
     | { readonly kind: 'failed'; readonly outcome: FailedOutcome; readonly message: string }
   >,
 ): Promise<BootstrapResult> {
-  const { clock, secrets, state, owner } = deps;
-  const leased = await state.acquireLease(instance.name, owner, clock.now(), deps.leaseMs ?? 90_000);
+  const { clock, state, owner } = deps;
+  const leaseMs = deps.leaseMs ?? 90_000;
+  const acquiredAt = clock.now();
+  const leased = await state.acquireLease(instance.name, owner, acquiredAt, leaseMs);
   if (!leased) return { kind: 'busy' };
+  // The same write-ahead protocol as the refresher: fenced by the lease's epoch, intent first.
+  const hold: HeldLease = {
+    instance,
+    owner,
+    epoch: leased.leaseEpoch ?? 0,
+    writeUntil: acquiredAt + leaseMs - 5_000,
+  };
   let released = false;
   try {
+    let current = leased;
+    if (current.intentOpenSince !== undefined) current = (await resolveOpenIntent(deps, hold, current)).state;
+    ensureLeaseRoom(clock, hold, 'asking for a grant', GRANT_AND_WRITES_MS);
+    await state.commit(
+      instance.name,
+      owner,
+      {},
+      { release: false, epoch: hold.epoch, grantStartedAt: clock.now() },
+    );
     const obtained = await obtain();
     if (obtained.kind !== 'ok') return obtained;
     const { credentials, token } = obtained;
     const verdict = await deps.verify?.(token.accessToken);
     if (verdict && !verdict.ok) return { kind: 'refused', message: verdict.message };
-    const accessTokenExpiresAt = token.sentAt + token.expiresInSeconds * 1000;
-    const accessToken: AccessTokenSecret = {
-      schemaVersion: 1,
-      instanceUrl: new URL(instance.url).origin,
-      accessToken: token.accessToken,
-      tokenType: 'Bearer',
-      expiresAt: new Date(accessTokenExpiresAt).toISOString(),
-      refreshedAt: new Date(token.sentAt).toISOString(),
-    };
-    await secrets.write(instance.credentialsSecretId, credentials);
-    await secrets.write(instance.accessTokenSecretId, accessToken);
+    const maxLifespan = maxAccessTokenLifespanSeconds(instance);
+    const accessTokenExpiresAt = cappedExpiry(token, current, maxLifespan).expiresAt;
+    await persistCredentials(deps, hold, credentials);
     const now = clock.now();
-    const next = await state.commit(
-      instance.name,
-      owner,
-      {
-        ...credentialsMirror(credentials),
-        accessTokenExpiresAt,
-        accessTokenFingerprint: fingerprint(token.accessToken),
-        accessTokenRefreshedAt: now,
-        accessTokenLifespanSeconds: token.expiresInSeconds + 1,
+    const next = await storeAccessToken(deps, hold, {
+      accessToken: token.accessToken,
+      expiresAt: accessTokenExpiresAt,
+      refreshedAt: token.sentAt,
+      lifespanSeconds: Math.min(token.expiresInSeconds + 1, maxLifespan),
+      credentials,
+      patch: {
         lastAttemptAt: now,
         lastOutcome: 'bootstrapped',
         lastOutcomeDetail: null,
@@ -191,9 +210,9 @@ async function storeUnderLease(
         failingSince: null,
         consecutiveFailures: 0,
         nextAttemptAt: null,
+        grantOpenSince: null,
       },
-      { release: true },
-    );
+    });
     released = true;
     for (const kind of ['refresh', 'refresh-token-expiry', 'certificate-expiry'] as const) {
       await deps.alerts?.observe(

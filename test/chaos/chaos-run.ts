@@ -104,7 +104,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   };
   const names = Object.keys(modes);
   const fixture = await RefresherFixture.create({
-    instances: names.map((name) => ({ name, settings: { earlyRefreshMode: modes[name] } })),
+    // globex rotates refresh tokens (as some instances and proxies do): each one used is revoked.
+    instances: names.map((name) => ({
+      name,
+      settings: { earlyRefreshMode: modes[name], rotateRefreshTokens: name === 'globex' },
+    })),
     registry: { accessTokenLifespanSeconds: options.accessTokenLifespanSeconds ?? 7200 },
   });
   let proxy: AwsFaultProxy | undefined;

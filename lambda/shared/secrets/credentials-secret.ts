@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { describeSchemaError } from '../servicenow/classify-response';
 
 export const DEFAULT_REFRESH_TOKEN_LIFESPAN_SECONDS = 8_640_000; // 100 days, ServiceNow's default
+export const MAX_REFRESH_TOKEN_LIFESPAN_SECONDS = 315_360_000; // 10 years
 
 const client = {
   schemaVersion: z.literal(1),
@@ -16,7 +17,13 @@ export const passwordCredentialsSchema = z.object({
   refreshToken: z.string().min(1),
   /** When the password grant that issued this refresh token was sent (ISO 8601). Refreshes never move it. */
   refreshTokenIssuedAt: z.iso.datetime({ offset: true }),
-  refreshTokenLifespanSeconds: z.number().int().positive().default(DEFAULT_REFRESH_TOKEN_LIFESPAN_SECONDS),
+  // At most 10 years: a larger value is a typo, and past year 275760 dates stop existing (RangeError).
+  refreshTokenLifespanSeconds: z
+    .number()
+    .int()
+    .positive()
+    .max(MAX_REFRESH_TOKEN_LIFESPAN_SECONDS)
+    .default(DEFAULT_REFRESH_TOKEN_LIFESPAN_SECONDS),
 });
 
 /** client_credentials: the client id and secret are all it takes; no refresh token, no cliff. */

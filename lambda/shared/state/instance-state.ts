@@ -49,15 +49,35 @@ export interface InstanceState {
   readonly lastProbeDetail?: string;
   readonly lastProbeLatencyMs?: number;
 
+  /**
+   * The write-ahead intent: what a writer is about to store, recorded under its lease BEFORE it
+   * writes a secret. `intentOpenSince` is present until the state agrees with the secrets again;
+   * the rest is kept afterwards, so a token ServiceNow hands back later is never given a longer life
+   * than the one first recorded for it (see docs/reliability.md).
+   */
+  readonly intentFingerprint?: string;
+  readonly intentExpiresAt?: number;
+  readonly intentLifespanSeconds?: number;
+  readonly intentRefreshTokenFingerprint?: string;
+  readonly intentOpenSince?: number;
+  /**
+   * Set before a grant is sent and cleared once its answer is recorded: a grant whose answer was
+   * never recorded may have issued a token ServiceNow hands back later, claiming a fresh lifespan.
+   */
+  readonly grantOpenSince?: number;
+
   readonly leaseOwner?: string;
   readonly leaseExpiresAt?: number;
+  /** Bumped by every lease acquisition: the fencing token each commit under that lease checks. */
+  readonly leaseEpoch?: number;
 }
 
 /** The fields a writer may set; `null` removes a field. */
 export type StatePatch = {
-  -readonly [K in Exclude<keyof InstanceState, 'instance' | 'version' | 'leaseOwner' | 'leaseExpiresAt'>]?:
-    | InstanceState[K]
-    | null;
+  -readonly [K in Exclude<
+    keyof InstanceState,
+    'instance' | 'version' | 'leaseOwner' | 'leaseExpiresAt' | 'leaseEpoch'
+  >]?: InstanceState[K] | null;
 };
 
 /** A short, one-way tag of a token: tells tokens apart without storing them. */

@@ -103,10 +103,18 @@ export class StateStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { instance },
-          UpdateExpression: 'SET leaseOwner = :owner, leaseExpiresAt = :until',
+          // Each acquisition gets a new epoch: the fencing token every commit under it must match.
+          UpdateExpression:
+            'SET leaseOwner = :owner, leaseExpiresAt = :until, leaseEpoch = if_not_exists(leaseEpoch, :zero) + :one',
           ConditionExpression:
             'attribute_not_exists(leaseOwner) OR leaseExpiresAt < :now OR leaseOwner = :owner',
-          ExpressionAttributeValues: { ':owner': owner, ':until': now + durationMs, ':now': now },
+          ExpressionAttributeValues: {
+            ':owner': owner,
+            ':until': now + durationMs,
+            ':now': now,
+            ':zero': 0,
+            ':one': 1,
+          },
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -118,12 +126,16 @@ export class StateStore {
     }
   }
 
-  /** Writes a patch while holding the lease, optionally releasing it in the same write. */
+  /**
+   * Writes a patch while holding the lease, optionally releasing it in the same write. With `epoch`
+   * (the `leaseEpoch` acquireLease returned), the write is fenced: it fails with LeaseLostError if
+   * the lease was taken over since, even by a writer with the same owner name.
+   */
   async commit(
     instance: string,
     owner: string,
     patch: StatePatch,
-    options: { readonly release: boolean },
+    options: { readonly release: boolean; readonly epoch?: number; readonly grantStartedAt?: number },
   ): Promise<InstanceState> {
     const { set, remove, names, values } = patchExpression(patch);
     set.push('#version = if_not_exists(#version, :zero) + :one');
@@ -132,11 +144,22 @@ export class StateStore {
     values[':one'] = 1;
     values[':owner'] = owner;
     if (options.release) remove.push('leaseOwner', 'leaseExpiresAt');
+    if (options.grantStartedAt !== undefined) {
+      // The earliest unrecorded grant counts: a later one must not hide it.
+      set.push('#grantOpenSince = if_not_exists(#grantOpenSince, :grantStartedAt)');
+      names['#grantOpenSince'] = 'grantOpenSince';
+      values[':grantStartedAt'] = options.grantStartedAt;
+    }
+    let condition = 'leaseOwner = :owner';
+    if (options.epoch !== undefined) {
+      condition += ' AND leaseEpoch = :epoch';
+      values[':epoch'] = options.epoch;
+    }
     const input: UpdateCommandInput = {
       TableName: this.tableName,
       Key: { instance },
       UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
-      ConditionExpression: 'leaseOwner = :owner',
+      ConditionExpression: condition,
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
       ReturnValues: 'ALL_NEW',
