@@ -105,7 +105,18 @@ export function createRefreshHandler(
           }),
         })),
     };
-    if (reporting) await reportRefreshResults(summary.results, instances, { clock, reporting });
+    if (reporting) {
+      // Best effort: the tokens are stored; a failed event or alert must not fail the caller's request.
+      // Alerts that could not be sent stay parked in the incident table for the next run to send.
+      await reportRefreshResults(summary.results, instances, { clock, reporting, logger }).catch(
+        (error: unknown) => {
+          logger.warn('could not send every event or alert for this run; the next run tries again', {
+            error: (error as Error).name,
+            message: (error as Error).message,
+          });
+        },
+      );
+    }
     if (summary.errors.length > 0) {
       for (const { instance, error } of summary.errors) {
         logger.error('refresh run failed on an AWS call; it will be retried', {

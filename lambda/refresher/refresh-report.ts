@@ -3,6 +3,7 @@ import type { IncidentKind, Observation } from '../shared/alerts/incident';
 import type { IntegrationEvent, Notifier } from '../shared/alerts/notifier';
 import type { Clock } from '../shared/clock';
 import type { InstanceConfig } from '../shared/instance-config';
+import type { Logger } from '../shared/logger';
 import type { InstanceMetrics } from '../shared/metrics';
 import type { InstanceResult, RefreshOutcome } from './refresh-instance';
 
@@ -36,7 +37,11 @@ const URGENT_GRACE_MS = 60_000;
 export async function reportRefreshResults(
   results: readonly InstanceResult[],
   instances: readonly InstanceConfig[],
-  deps: { readonly clock: Clock; readonly reporting: RefreshReporting },
+  deps: {
+    readonly clock: Clock;
+    readonly reporting: RefreshReporting;
+    readonly logger?: Pick<Logger, 'warn'>;
+  },
 ): Promise<void> {
   const { clock, reporting } = deps;
   const now = clock.now();
@@ -79,7 +84,14 @@ export async function reportRefreshResults(
       await reporting.alerts.observe(instance, kind, seen, facts);
     }
   }
-  if (events.length) await reporting.notifier.publish(events);
+  if (events.length) {
+    await reporting.notifier.publish(events).catch((error: unknown) => {
+      // An integration event is a notice, not the product: the token is stored already.
+      deps.logger?.warn('could not publish the integration events; they are dropped', {
+        error: (error as Error).name,
+      });
+    });
+  }
 }
 
 /**
