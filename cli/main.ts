@@ -18,6 +18,7 @@ import type { InstanceConfig } from '../lambda/shared/instance-config';
 import type { RefreshRequester } from '../lambda/shared/refresh-requester';
 import { SecretStore } from '../lambda/shared/secrets/secret-store';
 import { createServiceNowAgent, serviceNowClients } from '../lambda/shared/servicenow/servicenow-client';
+import { AwsClock } from '../lambda/shared/state/aws-clock';
 import { StateStore } from '../lambda/shared/state/state-store';
 // Inlined by the build (esbuild keeps only this field); read from the file when run from source.
 import { version as PACKAGE_VERSION } from '../package.json';
@@ -335,7 +336,8 @@ function buildContext(
   const clock = systemClock;
   const dynamo = new DynamoDBClient(clientConfig);
   const secrets = new SecretStore(new SecretsManagerClient(clientConfig));
-  const state = new StateStore(dynamo, deployment.stateTableName);
+  // Renew and bootstrap take the refresher's lease: they too refuse to write with a skewed clock.
+  const state = new StateStore(dynamo, deployment.stateTableName, new AwsClock(clock));
   const incidents = new IncidentStore(dynamo, deployment.stateTableName);
   const notifier = new Notifier({
     sns: new SNSClient(clientConfig),

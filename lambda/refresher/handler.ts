@@ -10,6 +10,7 @@ import { createLogger } from '../shared/logger';
 import { createInstanceMetrics, metricScopeFrom } from '../shared/metrics';
 import { SecretStore } from '../shared/secrets/secret-store';
 import { createServiceNowAgent, serviceNowClients } from '../shared/servicenow/servicenow-client';
+import { AwsClock } from '../shared/state/aws-clock';
 import {
   DEFAULT_REFRESH_REQUESTS_PER_MINUTE,
   RefreshRequestLimit,
@@ -45,7 +46,7 @@ const refresh = createRefreshHandler(
     clock: systemClock,
     logger,
     secrets: new SecretStore(new SecretsManagerClient({})),
-    state: new StateStore(dynamo, env.STATE_TABLE_NAME),
+    state: new StateStore(dynamo, env.STATE_TABLE_NAME, new AwsClock(systemClock)),
     tokenEndpoint: serviceNowClients(agent, systemClock),
     settings: {
       ...DEFAULT_REFRESH_SETTINGS,

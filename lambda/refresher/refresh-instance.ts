@@ -10,12 +10,14 @@ import {
 import type { SecretStore } from '../shared/secrets/secret-store';
 import { describeOutcome, type FailedOutcome, isTransient, type Outcome } from '../shared/servicenow/outcome';
 import type { TokenGrant, TokenGrantResult } from '../shared/servicenow/servicenow-client';
+import { ClockSkewError } from '../shared/state/aws-clock';
 import type { InstanceState, StatePatch } from '../shared/state/instance-state';
-import type { StateStore } from '../shared/state/state-store';
+import { LeaseLostError, type StateStore } from '../shared/state/state-store';
 import {
   cappedExpiry,
   ensureLeaseRoom,
   type HeldLease,
+  LEASE_SAFETY_MS,
   LeaseTooShortError,
   maxAccessTokenLifespanSeconds,
   persistCredentials,
@@ -56,6 +58,10 @@ export type RefreshOutcome =
   | 'refresh-token-not-stored'
   /** The lease was about to lapse before a write or the grant: nothing more was written. */
   | 'lease-lapsing'
+  /** This writer's clock is too far from AWS's: it refused to take the lease or to write. */
+  | 'clock-skew'
+  /** Another writer took the lease over (fencing): this one wrote nothing more. */
+  | 'lease-lost'
   | Exclude<FailedOutcome['kind'], 'rejected'>;
 
 export interface InstanceResult {
@@ -80,8 +86,6 @@ const MAX_ATTEMPTS = 3;
 function retryable(outcome: FailedOutcome): boolean {
   return isTransient(outcome) || outcome.kind === 'malformed';
 }
-/** Stop writing this long before the lease ends, so a slow run never overlaps the next writer. */
-const LEASE_SAFETY_MS = 5_000;
 
 /**
  * Refreshes one instance under its lease, by the write-ahead protocol (lambda/shared/state/
@@ -95,7 +99,13 @@ export async function refreshInstance(
 ): Promise<InstanceResult> {
   const { clock, state: store, owner, settings } = deps;
   const acquiredAt = clock.now();
-  const leased = await store.acquireLease(instance.name, owner, acquiredAt, settings.leaseMs);
+  let leased: InstanceState | undefined;
+  try {
+    leased = await store.acquireLease(instance.name, owner, acquiredAt, settings.leaseMs);
+  } catch (error) {
+    if (error instanceof ClockSkewError) return clockSkew(deps, instance, error);
+    throw error;
+  }
   if (!leased) return { instance: instance.name, outcome: 'busy' };
   const hold: HeldLease = {
     instance,
@@ -130,9 +140,16 @@ export async function refreshInstance(
     if (result.state && result.outcome !== 'rate-limited') released = true;
     return result;
   } catch (error) {
+    if (error instanceof ClockSkewError) return clockSkew(deps, instance, error);
     if (error instanceof LeaseTooShortError) {
       deps.logger.warn('stopped: the lease was about to lapse', { instance: instance.name });
       return { instance: instance.name, outcome: 'lease-lapsing', detail: error.message };
+    }
+    if (error instanceof LeaseLostError) {
+      // Fenced out: another writer took the lease over; it finishes whatever intent we left open.
+      released = true;
+      deps.logger.warn('stopped: another writer took the lease over', { instance: instance.name });
+      return { instance: instance.name, outcome: 'lease-lost', detail: error.message };
     }
     throw error;
   } finally {
@@ -145,6 +162,14 @@ export async function refreshInstance(
       });
     }
   }
+}
+
+function clockSkew(deps: RefreshDeps, instance: InstanceConfig, error: ClockSkewError): InstanceResult {
+  deps.logger.error("refused to write: this environment's clock is too far from AWS's", {
+    instance: instance.name,
+    skewMs: Math.round(error.skewMs),
+  });
+  return { instance: instance.name, outcome: 'clock-skew', detail: error.message };
 }
 
 async function refreshLeased(
@@ -266,6 +291,27 @@ async function refreshLeased(
     logger.info('ServiceNow issued a new refresh token; stored it', { instance: instance.name });
   }
 
+  try {
+    return await storeGranted(deps, hold, state, token, credentials, now, commit);
+  } catch (error) {
+    if (!(error instanceof LeaseTooShortError)) throw error;
+    // The answer came too late to write the access token; the credentials (and any rotated refresh
+    // token in them) are stored already. A fenced commit says so; the next run asks again.
+    return failure(deps, instance, state, commit, 'lease-lapsing', error.message, true, credentials);
+  }
+}
+
+async function storeGranted(
+  deps: RefreshDeps,
+  hold: HeldLease,
+  state: InstanceState,
+  token: TokenGrantResult,
+  credentials: CredentialsSecret,
+  now: number,
+  commit: (patch: StatePatch) => Promise<InstanceState>,
+): Promise<InstanceResult> {
+  const { clock, logger } = deps;
+  const instance = hold.instance;
   const maxLifespan = maxAccessTokenLifespanSeconds(instance);
   if (token.expiresInSeconds > maxLifespan) {
     logger.warn('expires_in is longer than the configured access-token lifespan; stored the configured one', {
@@ -399,7 +445,7 @@ async function failure(
   commit: (patch: StatePatch) => Promise<InstanceState>,
   outcome: Exclude<
     RefreshOutcome,
-    'refreshed' | 'current-token-returned' | 'not-due' | 'busy' | 'lease-lapsing'
+    'refreshed' | 'current-token-returned' | 'not-due' | 'busy' | 'clock-skew' | 'lease-lost'
   >,
   detail: string,
   transient: boolean,

@@ -28,7 +28,7 @@ const NEEDS_A_PERSON: readonly RefreshOutcome[] = [
   'forbidden',
 ];
 /** A run that stopped for want of lease time wrote nothing and is retried by the next run. */
-const SKIPPED: readonly RefreshOutcome[] = ['not-due', 'busy', 'lease-lapsing'];
+const SKIPPED: readonly RefreshOutcome[] = ['not-due', 'busy', 'lease-lapsing', 'lease-lost', 'clock-skew'];
 /** A stored token this close to its end makes a failure urgent, once it has lasted past one retry. */
 const LAPSE_MS = 2 * 60_000;
 const URGENT_GRACE_MS = 60_000;

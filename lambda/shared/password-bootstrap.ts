@@ -17,6 +17,7 @@ import {
   cappedExpiry,
   ensureLeaseRoom,
   type HeldLease,
+  LEASE_SAFETY_MS,
   maxAccessTokenLifespanSeconds,
   persistCredentials,
   resolveOpenIntent,
@@ -174,7 +175,7 @@ async function storeUnderLease(
     instance,
     owner,
     epoch: leased.leaseEpoch ?? 0,
-    writeUntil: acquiredAt + leaseMs - 5_000,
+    writeUntil: acquiredAt + leaseMs - LEASE_SAFETY_MS,
   };
   let released = false;
   try {

@@ -9,6 +9,7 @@ import { createRefreshHandler, type RefreshResponse } from '../../lambda/refresh
 import { Alerts } from '../../lambda/shared/alerts/alerts';
 import { IncidentStore } from '../../lambda/shared/alerts/incident-store';
 import { Notifier } from '../../lambda/shared/alerts/notifier';
+import type { Clock } from '../../lambda/shared/clock';
 import type { InstanceConfig } from '../../lambda/shared/instance-config';
 import { createInstanceMetrics } from '../../lambda/shared/metrics';
 import { bootstrapWithPassword } from '../../lambda/shared/password-bootstrap';
@@ -16,6 +17,7 @@ import { accessTokenSecretSchema } from '../../lambda/shared/secrets/access-toke
 import { parseSecretJson, passwordCredentialsSchema } from '../../lambda/shared/secrets/credentials-secret';
 import { SecretStore } from '../../lambda/shared/secrets/secret-store';
 import { createServiceNowAgent, ServiceNowClient } from '../../lambda/shared/servicenow/servicenow-client';
+import { AwsClock, MAX_CLOCK_SKEW_MS } from '../../lambda/shared/state/aws-clock';
 import { fingerprint } from '../../lambda/shared/state/instance-state';
 import { StateStore } from '../../lambda/shared/state/state-store';
 import { AlertingHarness, type ReceivedEmail } from '../support/alerting-harness';
@@ -53,6 +55,7 @@ export const INVARIANTS = [
   'long-outages-announced',
   'no-false-alarms',
   'no-secret-in-output',
+  'skewed-writer-refused',
 ] as const;
 export type Invariant = (typeof INVARIANTS)[number];
 
@@ -120,7 +123,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       days: options.days,
       instances: names,
     });
-    proxy = await AwsFaultProxy.start(localAwsConfig().endpoint, (call) => awsFault(schedule, call.service));
+    // AWS's Date header tells the virtual time, so writers measure their clock skew against it.
+    proxy = await AwsFaultProxy.start(localAwsConfig().endpoint, (call) => awsFault(schedule, call.service), {
+      now: () => fixture.clock.now(),
+    });
     const run = new ChaosRun(fixture, harness, schedule, proxy, random);
     await run.execute();
     return run.report(options, modes, (performance.now() - wallStart) / 1000);
@@ -196,8 +202,15 @@ class ChaosRun {
     this.prober = this.proberEnvironment();
   }
 
-  /** SDK clients as one execution environment holds them, through the fault proxy, with the SDK's standard 3 attempts. */
-  private awsClients() {
+  /**
+   * SDK clients as one execution environment holds them, through the fault proxy, with the SDK's
+   * standard 3 attempts. `skewMs`: how far this environment's clock is off.
+   */
+  private awsClients(skewMs = 0) {
+    const envClock: Clock =
+      skewMs === 0
+        ? this.clock
+        : { now: () => this.clock.now() + skewMs, sleep: (ms, signal) => this.clock.sleep(ms, signal) };
     const config = { ...localAwsConfig(), endpoint: this.proxy.endpoint, maxAttempts: 3 };
     const secrets = new SecretsManagerClient(config);
     secrets.middlewareStack.add(
@@ -205,6 +218,13 @@ class ChaosRun {
         const result = await next(args);
         if (context.commandName === 'PutSecretValueCommand') {
           const input = args.input as { SecretId: string; SecretString: string };
+          if (Math.abs(skewMs) > MAX_CLOCK_SKEW_MS) {
+            this.violate(
+              'skewed-writer-refused',
+              undefined,
+              `a writer ${skewMs / SECOND} s off AWS's clock wrote a secret`,
+            );
+          }
           this.noteWrite(input.SecretId, input.SecretString);
         }
         return result;
@@ -227,8 +247,9 @@ class ChaosRun {
       settings: this.harness.settings,
     });
     return {
+      clock: envClock,
       secrets: new SecretStore(secrets),
-      state: new StateStore(dynamo, this.fixture.aws.tableName),
+      state: new StateStore(dynamo, this.fixture.aws.tableName, new AwsClock(envClock)),
       incidents: new IncidentStore(dynamo, this.fixture.aws.tableName),
       notifier,
       alerts,
@@ -257,13 +278,27 @@ class ChaosRun {
     return client;
   }
 
-  private refresherEnvironment() {
-    const aws = this.awsClients();
+  private refresherEnvironment(skewMs = 0) {
+    const aws = this.awsClients(skewMs);
     return createRefreshHandler(
       this.fixture.deps({
+        clock: aws.clock,
         secrets: aws.secrets,
         state: aws.state,
-        tokenEndpoint: (instance) => this.snClient(instance),
+        tokenEndpoint: (instance) => ({
+          requestToken: async (grant) => {
+            const outcome = await this.snClient(instance).requestToken(grant);
+            const delayMs = this.slowGrants.get(instance.name);
+            if (delayMs !== undefined) {
+              // The answer arrives this late: ServiceNow has acted on the grant (and rotated) already.
+              this.slowGrants.delete(instance.name);
+              await this.clock.sleep(delayMs);
+              // A ServiceNow that answers this slowly is not "reachable" for the validity check.
+              this.disruptedAt.set(instance.name, this.clock.now());
+            }
+            return outcome;
+          },
+        }),
         random: this.random,
       }),
       this.configs,
@@ -438,8 +473,21 @@ class ChaosRun {
       case 'duplicate-delivery':
         this.duplicate = true;
         return;
+      case 'slow-grant':
+        this.slowGrants.set(event.instance, event.delayMs);
+        return;
+      case 'skewed-writer':
+        this.skewed = {
+          handler: this.refresherEnvironment(event.skewMs),
+          until: event.at + event.forMs,
+          skewMs: event.skewMs,
+        };
+        return;
     }
   }
+
+  private readonly slowGrants = new Map<string, number>();
+  private skewed: { handler: RefreshHandler; until: number; skewMs: number } | undefined;
 
   private duplicate = false;
 
@@ -457,6 +505,11 @@ class ChaosRun {
     if (this.duplicate) {
       this.duplicate = false;
       jobs.push(this.invokeRefresher(this.refresherEnvironment(), 'refresher (duplicate delivery)'));
+    }
+    if (this.skewed && this.skewed.until <= now) this.skewed = undefined;
+    if (this.skewed) {
+      if (Math.abs(this.skewed.skewMs) > MAX_CLOCK_SKEW_MS) this.checks['skewed-writer-refused']++;
+      jobs.push(this.invokeRefresher(this.skewed.handler, 'refresher (skewed clock)'));
     }
     for (const [name, pending] of this.pendingRenewals) {
       if (pending.due <= now) jobs.push(this.renew(name));
@@ -485,6 +538,9 @@ class ChaosRun {
     for (const r of response.results) {
       this.count(this.invocations, `outcome ${r.outcome}`);
       if (r.outcome === 'refreshed' || r.outcome === 'current-token-returned') this.written.add(r.instance);
+      // A writer that stopped midway (lease lapsing or taken over) leaves an intent the next one finishes.
+      if (r.outcome === 'lease-lapsing' || r.outcome === 'lease-lost')
+        this.failedSinceAgreement.add(r.instance);
     }
   }
 

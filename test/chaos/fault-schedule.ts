@@ -1,5 +1,6 @@
 import type { Fault, HibernationMode } from '../support/servicenow-simulator';
 
+const SECOND = 1000;
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
@@ -53,7 +54,14 @@ export type ChaosEvent =
   /** Lambda starts a new execution environment for the refresher (its memory is gone). */
   | { readonly at: number; readonly kind: 'cold-start' }
   /** EventBridge delivers the scheduled event twice: two environments run at once. */
-  | { readonly at: number; readonly kind: 'duplicate-delivery' };
+  | { readonly at: number; readonly kind: 'duplicate-delivery' }
+  /** The refresher's next grant for the instance answers only after `delayMs` (it may outlive the lease). */
+  | { readonly at: number; readonly kind: 'slow-grant'; readonly instance: string; readonly delayMs: number }
+  /**
+   * A second writer whose clock is `skewMs` off AWS's runs every minute for `forMs` beside the
+   * refresher (e.g. an operator's laptop running renew, a misconfigured host).
+   */
+  | { readonly at: number; readonly kind: 'skewed-writer'; readonly skewMs: number; readonly forMs: number };
 
 export interface FaultSchedule {
   readonly seed: number;
@@ -167,6 +175,16 @@ export function faultSchedule(options: {
   }
   for (const at of arrivals(3)) events.push({ at, kind: 'cold-start' });
   for (const at of arrivals(2)) events.push({ at, kind: 'duplicate-delivery' });
+  // Drawn after the faults above, so adding them left every earlier seed's schedule as it was.
+  for (const instance of options.instances) {
+    for (const at of arrivals(2)) {
+      events.push({ at, kind: 'slow-grant', instance, delayMs: between(20 * SECOND, 100 * SECOND) });
+    }
+  }
+  for (const at of arrivals(1)) {
+    const skewMs = pick([91, -91, 30, -30, 8, 3, -2]) * SECOND;
+    events.push({ at, kind: 'skewed-writer', skewMs, forMs: between(10 * MINUTE, 2 * HOUR) });
+  }
   events.sort((a, b) => a.at - b.at);
   return { seed: options.seed, start, end, quietFrom, serviceNow, aws, events };
 }

@@ -47,13 +47,32 @@ export class AwsFaultProxy {
     readonly endpoint: string,
   ) {}
 
+  /**
+   * With `now`, every answer's Date header tells that time (a virtual clock's), as AWS's tells its
+   * own: writers measure their clock skew from it.
+   */
   static async start(
     target: string,
     decide: (call: AwsCall) => AwsFault | undefined,
+    options: { readonly now?: () => number } = {},
   ): Promise<AwsFaultProxy> {
     const targetUrl = new URL(target);
     let proxy: AwsFaultProxy | undefined;
     const server = createServer((req, res) => {
+      if (options.now) {
+        const now = options.now;
+        const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
+        (res as unknown as { writeHead: (...args: unknown[]) => ServerResponse }).writeHead = (...args) => {
+          res.setHeader('date', new Date(now()).toUTCString());
+          const headers = args.find((a, i) => i > 0 && typeof a === 'object' && a !== null) as
+            | Record<string, unknown>
+            | undefined;
+          if (headers) {
+            for (const key of Object.keys(headers)) if (key.toLowerCase() === 'date') delete headers[key];
+          }
+          return writeHead(...args);
+        };
+      }
       void proxy?.handle(req, res, targetUrl, decide);
     });
     server.listen(0, '127.0.0.1');

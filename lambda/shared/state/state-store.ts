@@ -7,6 +7,7 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import type { AwsClock } from './aws-clock';
 import type { InstanceState, StatePatch } from './instance-state';
 
 export class LeaseLostError extends Error {
@@ -52,11 +53,22 @@ function patchExpression(patch: StatePatch): {
 export class StateStore {
   private readonly doc: DynamoDBDocumentClient;
 
+  /**
+   * With `awsClock`, every lease and write is refused (ClockSkewError) while this writer's clock is
+   * too far from AWS's, measured from the Date header of this client's own answers.
+   */
   constructor(
     client: DynamoDBClient,
     private readonly tableName: string,
+    private readonly awsClock?: AwsClock,
   ) {
+    awsClock?.attach(client as unknown as Parameters<AwsClock['attach']>[0]);
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  /** Throws ClockSkewError if this writer's clock is past the allowed skew (no AWS call). */
+  checkClock(instance: string): void {
+    this.awsClock?.check(instance);
   }
 
   async get(instance: string): Promise<InstanceState | undefined> {
@@ -98,6 +110,10 @@ export class StateStore {
     now: number,
     durationMs: number,
   ): Promise<InstanceState | undefined> {
+    // The lease is judged by this writer's clock: measure it against AWS first (a cold writer that
+    // has had no answer yet pays one read for it).
+    if (this.awsClock && !this.awsClock.measured) await this.get(instance);
+    this.checkClock(instance);
     try {
       const out = await this.doc.send(
         new UpdateCommand({
@@ -137,6 +153,7 @@ export class StateStore {
     patch: StatePatch,
     options: { readonly release: boolean; readonly epoch?: number; readonly grantStartedAt?: number },
   ): Promise<InstanceState> {
+    this.checkClock(instance);
     const { set, remove, names, values } = patchExpression(patch);
     set.push('#version = if_not_exists(#version, :zero) + :one');
     names['#version'] = 'version';

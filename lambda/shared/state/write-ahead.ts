@@ -4,6 +4,7 @@ import type { InstanceConfig } from '../instance-config';
 import { type AccessTokenSecret, accessTokenSecretSchema } from '../secrets/access-token-secret';
 import { type CredentialsSecret, parseSecretJson } from '../secrets/credentials-secret';
 import type { SecretStore } from '../secrets/secret-store';
+import { MAX_CLOCK_SKEW_MS } from './aws-clock';
 import { fingerprint, type InstanceState, type StatePatch } from './instance-state';
 import type { StateStore } from './state-store';
 
@@ -56,6 +57,12 @@ export class RefreshTokenNotStoredError extends Error {
   }
 }
 
+/**
+ * A writer stops writing this long before its lease ends (by its own clock): more than twice the
+ * allowed clock skew plus the Date header's one-second resolution, so no two writers ever overlap.
+ */
+export const LEASE_SAFETY_MS = 2 * MAX_CLOCK_SKEW_MS + 5_000;
+
 /** Without an instance setting, no access token is stored as living longer than a day. */
 export const DEFAULT_MAX_ACCESS_TOKEN_LIFESPAN_SECONDS = 86_400;
 
@@ -95,6 +102,7 @@ export async function persistCredentials(
   hold: HeldLease,
   credentials: CredentialsSecret,
 ): Promise<void> {
+  deps.state.checkClock(hold.instance.name);
   let lastError: unknown;
   for (let attempt = 1; attempt <= CREDENTIALS_WRITE_ATTEMPTS; attempt++) {
     try {
@@ -149,6 +157,7 @@ export async function storeAccessToken(
     { release: false, epoch: hold.epoch },
   );
   ensureLeaseRoom(clock, hold, 'writing the access-token secret');
+  state.checkClock(name);
   await secrets.write(
     hold.instance.accessTokenSecretId,
     accessTokenSecretFor(hold.instance, token.accessToken, token.expiresAt, token.refreshedAt),
@@ -197,6 +206,7 @@ export async function resolveOpenIntent(
     const expiresAt = Math.min(secretExpiry, current.intentExpiresAt ?? secretExpiry);
     if (expiresAt < secretExpiry - 1) {
       ensureLeaseRoom(clock, hold, 'correcting the access-token secret');
+      state.checkClock(hold.instance.name);
       await secrets.write(
         hold.instance.accessTokenSecretId,
         accessTokenSecretFor(hold.instance, secret.accessToken, expiresAt, Date.parse(secret.refreshedAt)),
