@@ -6,10 +6,10 @@ import { formatDuration, formatTime } from '../lambda/shared/alerts/messages';
 import type { Notifier } from '../lambda/shared/alerts/notifier';
 import type { Clock } from '../lambda/shared/clock';
 import type { ConsumerTokenStore } from '../lambda/shared/consumers/consumer-tokens';
-import { explainRejection, tokenGrantFor } from '../lambda/shared/credentials-grant';
 import type { InstanceConfig } from '../lambda/shared/instance-config';
 import { bootstrapWithCredentials, bootstrapWithPassword } from '../lambda/shared/password-bootstrap';
 import type { RefreshRequester } from '../lambda/shared/refresh-requester';
+import { accessTokenSecretSchema } from '../lambda/shared/secrets/access-token-secret';
 import {
   type CredentialsSecret,
   credentialsSecretSchema,
@@ -337,23 +337,32 @@ export async function doctor(ctx: CliContext, instance: InstanceConfig): Promise
       detail: 'no valid credentials secret',
       fix: `snow-token bootstrap ${instance.name}`,
     });
-  } else if (reachable) {
-    const grant = await client.requestToken(tokenGrantFor(credentials, now));
-    accessToken = grant.kind === 'ok' ? grant.value.accessToken : undefined;
+  } else {
+    // Doctor spends no grant: a refresh grant outside the lease whose answer is thrown away revokes
+    // the stored refresh token on an instance that rotates them. It reads what the refresher saw
+    // instead, and tries the stored access token; "snow-token refresh" tests a grant under the lease.
+    const last = await ctx.state.get(instance.name);
+    const healthy = ['refreshed', 'current-token-returned', 'bootstrapped'];
+    const lastOutcome = last?.lastOutcome;
     checks.push({
       name: `${credentials.grant} grant accepted`,
-      ok: grant.kind === 'ok',
+      ok: lastOutcome !== undefined && healthy.includes(lastOutcome),
       detail:
-        grant.kind === 'ok'
-          ? 'ServiceNow accepts the stored credentials'
-          : grant.kind === 'rejected'
-            ? explainRejection(credentials, now, instance.name, grant).detail
-            : describeOutcome(grant),
+        lastOutcome === undefined
+          ? 'no refresh recorded yet'
+          : healthy.includes(lastOutcome)
+            ? `the last grant succeeded${last?.lastSuccessAt !== undefined ? ` (${formatTime(last.lastSuccessAt)})` : ''}; doctor itself spends no grant`
+            : `the last refresh ended "${lastOutcome}"${last?.lastOutcomeDetail ? `: ${last.lastOutcomeDetail}` : ''}`,
       fix:
         credentials.grant === 'password'
-          ? `snow-token renew ${instance.name} (or bootstrap --new-client, with a new client secret)`
-          : `Fix the cause in ServiceNow, or store new credentials: snow-token bootstrap ${instance.name} --grant ${credentials.grant} --new-client`,
+          ? `snow-token refresh ${instance.name} to try a grant now (under the refresher's lease); if refused: snow-token renew ${instance.name}`
+          : `snow-token refresh ${instance.name} to try a grant now; if refused, fix the cause in ServiceNow or store new credentials: snow-token bootstrap ${instance.name} --grant ${credentials.grant} --new-client`,
     });
+    if (reachable) {
+      const read = await ctx.secrets.read(instance.accessTokenSecretId);
+      const stored = read.kind === 'value' ? parseSecretJson(accessTokenSecretSchema, read.text) : undefined;
+      accessToken = stored?.kind === 'ok' ? stored.value.accessToken : undefined;
+    }
   }
   if (accessToken) {
     const probe = await client.probe(accessToken, instance.probePath);

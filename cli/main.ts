@@ -96,9 +96,10 @@ write the instance's secrets; the deployed function takes no forced requests fro
 ${COMMON}`,
   doctor: `Usage: snow-token doctor <instance> [--json]
 
-Checks, without changing anything: the instance answers (or hibernates), the stored refresh token
-and client secret are accepted, the probe is allowed, the access-token lifespan suits the schedule,
-and the days left on the refresh token. Each failed check prints its fix.
+Checks, without changing anything and without spending a grant: the instance answers (or
+hibernates), the refresher's last grant was accepted, the stored access token passes the probe, the
+access-token lifespan suits the schedule, and the days left on the refresh token. Each failed check
+prints its fix. To try a grant now, under the refresher's lease: snow-token refresh <instance>.
 
 ${COMMON}`,
   handoff: `Usage: snow-token handoff <instance> --to <tool> [--client-id <id>] [--username <name>]
