@@ -213,6 +213,15 @@ describe('snow-token, run as a subprocess against the simulator and the local AW
     expect(run.stdout).not.toMatch(/FAIL/);
   });
 
+  it('spends no grant in doctor, so a rotating instance keeps its refresh token', async () => {
+    const grantsBefore = fixture.sim.log.filter((entry) => entry.grantType !== undefined).length;
+
+    const run = await cli(['doctor', 'acme', ...d()]);
+
+    expect(run.stdout).toMatch(/password grant accepted/);
+    expect(fixture.sim.log.filter((entry) => entry.grantType !== undefined).length).toBe(grantsBefore);
+  });
+
   it('names the fix for a hibernating instance in doctor', async () => {
     acme().sim.settings.hibernation = 'html-200';
     const run = await cli(['doctor', 'acme', ...d()]);

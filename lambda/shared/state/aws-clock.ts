@@ -21,6 +21,8 @@ export class ClockSkewError extends Error {
   }
 }
 
+let meters = 0;
+
 interface MiddlewareClient {
   readonly middlewareStack: {
     add(
@@ -53,7 +55,8 @@ export class AwsClock {
         if (headers?.date) this.observe(headers.date);
         return result;
       },
-      { step: 'deserialize', name: 'awsClockSkew' },
+      // One name per meter: a client may serve several stores, each with its own meter.
+      { step: 'deserialize', name: `awsClockSkew${++meters}` },
     );
   }
 

@@ -1,0 +1,295 @@
+import { generateKeyPairSync } from 'node:crypto';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRefreshHandler } from '../../../lambda/refresher/refresh-handler';
+import type { TokenEndpoint } from '../../../lambda/refresher/refresh-instance';
+import { systemClock } from '../../../lambda/shared/clock';
+import type { InstanceConfig } from '../../../lambda/shared/instance-config';
+import { createInstanceMetrics } from '../../../lambda/shared/metrics';
+import { SecretStore } from '../../../lambda/shared/secrets/secret-store';
+import { AwsClock, ClockSkewError } from '../../../lambda/shared/state/aws-clock';
+import type { StatePatch } from '../../../lambda/shared/state/instance-state';
+import { LeaseLostError, StateStore } from '../../../lambda/shared/state/state-store';
+import { AlertingHarness } from '../../support/alerting-harness';
+import { RefresherFixture } from '../../support/refresher-fixture';
+
+/**
+ * The write-ahead refresh (issue 13): every failure between "ServiceNow answered" and "secrets and
+ * state agree" is recovered by the next writer, and no step overstates an expiry or loses a
+ * refresh token. Failures are injected into the real stores (moto behind them), one call at a time.
+ */
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const DAY = 86_400_000;
+const force = (instance = 'acme') => ({ action: 'refresh', instances: [instance], force: true });
+const scheduled = { source: 'aws.events' };
+
+function awsFailure(): Error {
+  return Object.assign(new Error('injected: We encountered an internal error'), {
+    name: 'InternalServerError',
+  });
+}
+
+/** The state table, failing the first commit whose patch matches. */
+class FailingStateStore extends StateStore {
+  constructor(
+    client: DynamoDBClient,
+    table: string,
+    private failWhen: ((patch: StatePatch) => boolean) | undefined,
+  ) {
+    super(client, table);
+  }
+
+  override async commit(...args: Parameters<StateStore['commit']>) {
+    if (this.failWhen?.(args[2])) {
+      this.failWhen = undefined;
+      throw awsFailure();
+    }
+    return super.commit(...args);
+  }
+}
+
+/** Secrets Manager, failing the next `times` writes to one secret. */
+class FailingSecretStore extends SecretStore {
+  constructor(
+    fixture: RefresherFixture,
+    private readonly secretId: string,
+    private times: number,
+  ) {
+    super(fixture.aws.secrets);
+  }
+
+  override async write(secretId: string, value: unknown) {
+    if (secretId === this.secretId && this.times > 0) {
+      this.times--;
+      throw awsFailure();
+    }
+    return super.write(secretId, value);
+  }
+}
+
+let fixture: RefresherFixture;
+afterEach(async () => {
+  const logged = fixture.logs.text();
+  await fixture.close();
+  for (const secret of fixture.secretValues()) expect(logged).not.toContain(secret);
+});
+
+async function expectNotOverstated(name = 'acme') {
+  const stored = await fixture.accessToken(name);
+  const record = stored && fixture.instance(name).sim.accessToken(stored.accessToken);
+  expect(record).toBeDefined();
+  expect(Date.parse(stored?.expiresAt ?? '')).toBeLessThanOrEqual(record?.expiresAt ?? 0);
+  const state = await fixture.instanceState(name);
+  expect(state?.accessTokenExpiresAt).toBe(Date.parse(stored?.expiresAt ?? ''));
+  expect(state?.intentOpenSince).toBeUndefined();
+}
+
+describe('write-ahead refresh', () => {
+  it('never overstates the expiry after an AWS failure between the secret write and the state commit', async () => {
+    fixture = await RefresherFixture.create({
+      instances: [{ name: 'acme', settings: { earlyRefreshMode: 'current-full' } }],
+      registry: { accessTokenLifespanSeconds: 1800 },
+    });
+    await fixture.bootstrap();
+    fixture.clock.advance(31 * MINUTE);
+    const failing = new FailingStateStore(
+      fixture.aws.dynamo,
+      fixture.aws.tableName,
+      (patch) => patch.lastOutcome === 'refreshed',
+    );
+
+    await expect(fixture.handler({ state: failing })(scheduled)).rejects.toThrow(/AWS errors/);
+    fixture.clock.advance(2 * MINUTE);
+    await fixture.handler()(force());
+
+    await expectNotOverstated();
+  });
+
+  it('keeps the first recorded expiry for a token whose secret write failed and that ServiceNow hands back', async () => {
+    fixture = await RefresherFixture.create({
+      instances: [{ name: 'acme', settings: { earlyRefreshMode: 'current-full' } }],
+      registry: { accessTokenLifespanSeconds: 1800 },
+    });
+    await fixture.bootstrap();
+    fixture.clock.advance(31 * MINUTE);
+    const config = fixture.instance().config;
+
+    await expect(
+      fixture.handler({ secrets: new FailingSecretStore(fixture, config.accessTokenSecretId, 3) })(scheduled),
+    ).rejects.toThrow(/AWS errors/);
+    fixture.clock.advance(2 * MINUTE);
+    await fixture.handler()(force());
+
+    await expectNotOverstated();
+  });
+
+  it('keeps a rotated refresh token when the credentials write is throttled twice', async () => {
+    fixture = await RefresherFixture.create({
+      instances: [{ name: 'acme', settings: { rotateRefreshTokens: true } }],
+    });
+    await fixture.bootstrap();
+    fixture.clock.advance(DAY);
+    const config = fixture.instance().config;
+
+    const response = await fixture.handler({
+      secrets: new FailingSecretStore(fixture, config.credentialsSecretId, 2),
+    })(force());
+
+    expect(response.results[0]?.outcome).toBe('refreshed');
+    const stored = await fixture.credentials();
+    expect(fixture.instance().sim.refreshToken(stored?.refreshToken ?? '')?.revoked).toBe(false);
+  });
+
+  it('names the fix when a rotated refresh token cannot be stored at all', async () => {
+    fixture = await RefresherFixture.create({
+      instances: [{ name: 'acme', settings: { rotateRefreshTokens: true } }],
+    });
+    await fixture.bootstrap();
+    fixture.clock.advance(DAY);
+    const config = fixture.instance().config;
+
+    const response = await fixture.handler({
+      secrets: new FailingSecretStore(fixture, config.credentialsSecretId, 100),
+    })(force());
+
+    expect(response.results[0]).toMatchObject({
+      outcome: 'refresh-token-not-stored',
+      detail: expect.stringMatching(/snow-token renew acme/),
+    });
+  });
+
+  it('asks for no grant when the lease leaves no room for the slowest answer and the writes', async () => {
+    fixture = await RefresherFixture.create({ refresh: { leaseMs: 50 * SECOND } });
+    await fixture.bootstrap();
+    fixture.clock.advance(DAY);
+    const grants = fixture.sim.log.length;
+
+    const response = await fixture.handler()(force());
+
+    expect(response.results[0]?.outcome).toBe('lease-lapsing');
+    expect(fixture.sim.log.length).toBe(grants);
+  });
+
+  it('caps an absurd expires_in by the configured access-token lifespan instead of crashing', async () => {
+    fixture = await RefresherFixture.create();
+    await fixture.bootstrap();
+    fixture.clock.advance(DAY);
+    // A gateway that rewrites expires_in: ServiceNow issued a normal token.
+    const absurd = (instance: InstanceConfig): TokenEndpoint => ({
+      requestToken: async (grant) => {
+        const outcome = await fixture.client(instance.name).requestToken(grant);
+        return outcome.kind === 'ok'
+          ? { ...outcome, value: { ...outcome.value, expiresInSeconds: Number.MAX_SAFE_INTEGER } }
+          : outcome;
+      },
+    });
+
+    const response = await fixture.handler({ tokenEndpoint: absurd })(force());
+
+    expect(response.results[0]?.outcome).toBe('refreshed');
+    const stored = await fixture.accessToken();
+    expect(Date.parse(stored?.expiresAt ?? '')).toBeLessThanOrEqual(fixture.clock.now() + DAY);
+  });
+
+  it('calls a refresh-token lifespan of 2^53-1 an invalid credentials secret, not an AWS error', async () => {
+    fixture = await RefresherFixture.create();
+    await fixture.bootstrap();
+    const credentials = await fixture.credentials();
+    await fixture.secrets.write(fixture.instance().config.credentialsSecretId, {
+      ...credentials,
+      refreshTokenLifespanSeconds: Number.MAX_SAFE_INTEGER,
+    });
+
+    const response = await fixture.handler()(force());
+
+    expect(response.results[0]?.outcome).toBe('invalid-credentials-secret');
+  });
+
+  it('calls a JWT key that does not parse an invalid credentials secret, not an AWS error', async () => {
+    fixture = await RefresherFixture.create();
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    await fixture.secrets.write(fixture.instance().config.credentialsSecretId, {
+      schemaVersion: 1,
+      grant: 'jwt_bearer',
+      clientId: 'client-acme',
+      clientSecret: 'cs-not-used',
+      username: 'svc.token',
+      privateKeyPem: '-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n',
+      certificatePem: `-----BEGIN CERTIFICATE-----\n${publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}\n-----END CERTIFICATE-----\n`,
+      certificateExpiresAt: new Date(fixture.clock.now() + 365 * DAY).toISOString(),
+    });
+
+    const response = await fixture.handler()(force());
+
+    expect(response.results[0]).toMatchObject({
+      outcome: 'invalid-credentials-secret',
+      detail: expect.stringMatching(/private key that cannot sign/),
+    });
+  });
+});
+
+describe('best effort after a stored token', () => {
+  it('answers a forced refresh with the new token although the Token Refreshed event fails', async () => {
+    fixture = await RefresherFixture.create();
+    const alerting = await AlertingHarness.create(fixture);
+    await fixture.bootstrap();
+    fixture.clock.advance(DAY);
+    const before = await fixture.accessToken();
+    const handler = createRefreshHandler(
+      fixture.deps(),
+      fixture.instances.map((i) => i.config),
+      {
+        alerts: alerting.alerts(),
+        notifier: Object.assign(Object.create(alerting.notifier), {
+          publish: async () => {
+            throw awsFailure();
+          },
+        }),
+        metrics: createInstanceMetrics(),
+        graceMs: alerting.graceMs,
+      },
+    );
+
+    const response = await handler(force());
+
+    expect(response.results[0]?.outcome).toBe('refreshed');
+    expect((await fixture.accessToken())?.accessToken).not.toBe(before?.accessToken);
+  });
+});
+
+describe('lease fencing', () => {
+  it('refuses the commit of a writer whose lease was taken over, even by its own name', async () => {
+    fixture = await RefresherFixture.create();
+    await fixture.bootstrap();
+    const now = fixture.clock.now();
+    const first = await fixture.state.acquireLease('acme', 'refresher/env', now, 90 * SECOND);
+    const second = await fixture.state.acquireLease('acme', 'refresher/env', now + 91 * SECOND, 90 * SECOND);
+
+    await expect(
+      fixture.state.commit(
+        'acme',
+        'refresher/env',
+        { lastOutcome: 'refreshed' },
+        {
+          release: true,
+          epoch: first?.leaseEpoch,
+        },
+      ),
+    ).rejects.toThrow(LeaseLostError);
+    expect(second?.leaseEpoch).toBeGreaterThan(first?.leaseEpoch ?? 0);
+  });
+
+  it('refuses to take a held lease with a clock 91 s ahead of AWS', async () => {
+    fixture = await RefresherFixture.create();
+    const holder = await fixture.state.acquireLease('acme', 'refresher/holder', Date.now(), 90 * SECOND);
+    const ahead = { now: () => Date.now() + 91 * SECOND, sleep: systemClock.sleep };
+    const skewed = new StateStore(fixture.aws.dynamo, fixture.aws.tableName, new AwsClock(ahead));
+
+    await expect(skewed.acquireLease('acme', 'refresher/ahead', ahead.now(), 90 * SECOND)).rejects.toThrow(
+      ClockSkewError,
+    );
+    expect(holder).toBeDefined();
+    expect((await fixture.instanceState())?.leaseOwner).toBe('refresher/holder');
+  });
+});
