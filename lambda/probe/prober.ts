@@ -118,6 +118,17 @@ export class Prober {
       PROBE_KINDS,
     );
     this.incidents = { at: now, byKey };
+    // An email another function parked after a failure goes out with this run.
+    for (const incident of byKey.values()) {
+      const target = this.instances.find((i) => i.name === incident.name);
+      if (!incident.outbox || !target) continue;
+      await this.deps.alerts.sendParkedIn(target, incident).catch((error: unknown) => {
+        this.deps.logger.warn('a parked alert email could not be sent yet', {
+          instance: incident.name,
+          error: (error as Error).name,
+        });
+      });
+    }
   }
 
   private async storedToken(

@@ -84,6 +84,12 @@ export function createRefreshHandler(
       );
     }
     if (!run && request?.success) run = { force: request.data.force ?? false, only: request.data.instances };
+    // An email this environment could not send last time goes out now, not at the next refresh.
+    await reporting?.alerts.retryUnsent().catch((error: unknown) => {
+      logger.warn('a parked alert email could not be sent yet; the next run tries again', {
+        error: (error as Error).name,
+      });
+    });
     const remaining = context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY;
     const waitUntil = Math.min(
       start + settings.scheduleIntervalMs,

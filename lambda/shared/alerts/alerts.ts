@@ -54,6 +54,9 @@ function incidentName(target: AlertTarget): string {
  * outbox first, so a sender that dies mid-way is replaced rather than repeated or lost.
  */
 export class Alerts {
+  /** Emails this environment parked after a failed send: retried on its next run, at no other cost. */
+  private readonly unsent = new Map<string, { readonly target: AlertTarget; readonly kind: IncidentKind }>();
+
   constructor(
     private readonly deps: {
       readonly store: IncidentStore;
@@ -82,7 +85,8 @@ export class Alerts {
     for (let attempt = 0; attempt < 3; attempt++) {
       if (!fresh) incident = await store.get(incidentName(target), kind);
       fresh = false;
-      if (incident?.outbox) await this.sendParked(target, kind, incident.outbox);
+      if (incident?.outbox)
+        await this.remembering(target, kind, this.sendParked(target, kind, incident.outbox));
       const now = clock.now();
       const change = transition(incident, seen, now, settings.reminderMs);
       if (!change) return undefined;
@@ -93,7 +97,7 @@ export class Alerts {
         if (error instanceof IncidentConflictError) continue; // someone else moved it: look again
         throw error;
       }
-      if (outbox) await this.send(target, kind, outbox, facts);
+      if (outbox) await this.remembering(target, kind, this.send(target, kind, outbox, facts));
       return change.notice;
     }
     this.deps.logger.warn('incident kept changing under us; leaving it to the next run', {
@@ -101,6 +105,33 @@ export class Alerts {
       kind,
     });
     return undefined;
+  }
+
+  /**
+   * Sends the emails this environment parked after a failure (the outbox keeps them), so they go
+   * out on its next run rather than at the next observation of the same incident. No AWS call when
+   * nothing is parked.
+   */
+  async retryUnsent(): Promise<void> {
+    for (const [key, { target, kind }] of this.unsent) {
+      const incident = await this.deps.store.get(target.name, kind);
+      if (incident?.outbox) await this.sendParked(target, kind, incident.outbox);
+      this.unsent.delete(key);
+    }
+  }
+
+  /** Sends an email parked in an incident the caller read for its own reasons (no extra read). */
+  async sendParkedIn(target: AlertTarget, incident: Incident): Promise<void> {
+    if (incident.outbox) await this.sendParked(target, incident.kind, incident.outbox);
+  }
+
+  private async remembering(target: AlertTarget, kind: IncidentKind, sending: Promise<void>): Promise<void> {
+    try {
+      await sending;
+    } catch (error) {
+      this.unsent.set(`${target.name}/${kind}`, { target, kind });
+      throw error;
+    }
   }
 
   private compose(

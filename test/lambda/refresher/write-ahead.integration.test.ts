@@ -1,8 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRefreshHandler } from '../../../lambda/refresher/refresh-handler';
 import type { TokenEndpoint } from '../../../lambda/refresher/refresh-instance';
+import { Alerts } from '../../../lambda/shared/alerts/alerts';
 import { systemClock } from '../../../lambda/shared/clock';
 import type { InstanceConfig } from '../../../lambda/shared/instance-config';
 import { createInstanceMetrics } from '../../../lambda/shared/metrics';
@@ -255,6 +257,47 @@ describe('best effort after a stored token', () => {
 
     expect(response.results[0]?.outcome).toBe('refreshed');
     expect((await fixture.accessToken())?.accessToken).not.toBe(before?.accessToken);
+  });
+
+  it('sends an alert email parked after an SNS failure on the next run, not at the next refresh attempt', async () => {
+    fixture = await RefresherFixture.create();
+    const alerting = await AlertingHarness.create(fixture);
+    await fixture.bootstrap();
+    const credentials = await fixture.credentials();
+    fixture.instance().sim.revoke(credentials?.refreshToken ?? '');
+    let failures = 1;
+    const flaky = Object.assign(Object.create(alerting.notifier), {
+      email: async (email: Parameters<typeof alerting.notifier.email>[0]) => {
+        if (failures-- > 0) throw awsFailure();
+        return alerting.notifier.email(email);
+      },
+    });
+    const handler = createRefreshHandler(
+      fixture.deps(),
+      fixture.instances.map((i) => i.config),
+      {
+        alerts: new Alerts({
+          store: alerting.incidents,
+          notifier: flaky,
+          clock: fixture.clock,
+          logger: new Logger({ serviceName: 'servicenow-token-refresher' }),
+          owner: 'fn/refresher-env',
+          settings: alerting.settings,
+        }),
+        notifier: alerting.notifier,
+        metrics: createInstanceMetrics(),
+        graceMs: alerting.graceMs,
+      },
+    );
+    const first = await handler(force());
+    expect(first.results[0]?.outcome).toBe('refresh-token-rejected');
+    expect(await alerting.emails()).toEqual([]);
+
+    fixture.clock.advance(MINUTE);
+    await handler(scheduled);
+
+    const emails = await alerting.emails();
+    expect(emails.map((e) => e.attributes.notice)).toEqual(['opened']);
   });
 });
 
