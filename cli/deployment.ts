@@ -3,7 +3,9 @@ import { dirname, join, resolve } from 'node:path';
 import { type CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { z } from 'zod';
 import { type InstanceConfig, instanceListSchema } from '../lambda/shared/instance-config';
-import { loadDeploymentConfig } from '../lib/deployment-config';
+import { isLoopbackUrl } from '../lambda/shared/servicenow/instance-url';
+import { loadDeploymentConfig, SERVICENOW_HOST } from '../lib/deployment-config';
+import { allowedHostProblem } from '../lib/security-checks';
 import { CliError, EXIT } from './errors';
 
 /** Everything the CLI needs to know about one deployment. */
@@ -20,16 +22,36 @@ export interface Deployment {
 }
 
 /** A deployment written out in full (for machines without the deployment repository, and for tests). */
-const deploymentFileSchema = z.object({
-  stackName: z.string().default('ServiceNowTokenRefresher'),
-  instances: instanceListSchema,
-  stateTableName: z.string().min(1),
-  alertTopicArn: z.string().min(1),
-  refresherFunctionName: z.string().min(1),
-  refreshAheadSeconds: z.number().int().positive().default(300),
-  scheduleIntervalSeconds: z.number().int().positive().default(60),
-  refreshTokenLifespanDays: z.record(z.string(), z.number().int().positive()).optional(),
-});
+const deploymentFileSchema = z
+  .object({
+    stackName: z.string().default('ServiceNowTokenRefresher'),
+    instances: instanceListSchema,
+    /** As in the configuration file: hosts outside *.service-now.com the instances may use. */
+    allowedHosts: z.array(z.string()).default([]),
+    stateTableName: z.string().min(1),
+    alertTopicArn: z.string().min(1),
+    refresherFunctionName: z.string().min(1),
+    refreshAheadSeconds: z.number().int().positive().default(300),
+    scheduleIntervalSeconds: z.number().int().positive().default(60),
+    refreshTokenLifespanDays: z.record(z.string(), z.number().int().positive()).optional(),
+  })
+  // Pinned as the configuration file is: the CLI sends client secrets and typed passwords to these hosts.
+  .superRefine((file, ctx) => {
+    file.allowedHosts.forEach((host, index) => {
+      const problem = allowedHostProblem(host);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['allowedHosts', index], message: problem });
+    });
+    const allowed = new Set(file.allowedHosts);
+    file.instances.forEach((instance, index) => {
+      const url = new URL(instance.url);
+      if (SERVICENOW_HOST.test(url.hostname) || allowed.has(url.hostname) || isLoopbackUrl(url)) return;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['instances', index, 'url'],
+        message: `host "${url.hostname}" is outside *.service-now.com; add it to the file's allowedHosts if it really is your instance, e.g. "allowedHosts": ["${url.hostname}"]`,
+      });
+    });
+  });
 
 /** The config file the CDK app uses: -c config=... in cdk.json's context, found from the current folder up. */
 function configPathFromCdkJson(cwd: string): string | undefined {

@@ -45,6 +45,11 @@ export interface CreateTokenClientOptions {
   readonly instance: string;
   /** Name or ARN of the instance's access-token secret. */
   readonly secretId: string;
+  /**
+   * The instance the token is for, e.g. "https://acme.service-now.com": a secret naming another host
+   * is refused. @default - any https host the secret names; pass it in production
+   */
+  readonly instanceUrl?: string;
   /** Name or ARN of the refresher function, asked for a new token when the stored one is too old. */
   readonly refresherFunctionName: string;
   /** @default DEFAULT_TOKEN_CLIENT_SETTINGS */
@@ -65,6 +70,7 @@ export function createTokenClient(options: CreateTokenClientOptions): TokenClien
     {
       instance: options.instance,
       secretId: options.secretId,
+      ...(options.instanceUrl !== undefined && { instanceUrl: options.instanceUrl }),
       secrets: new SecretsManagerClient({
         ...aws,
         requestHandler: { connectionTimeout: 5_000, requestTimeout: 10_000 },

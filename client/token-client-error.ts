@@ -1,6 +1,8 @@
 export type TokenClientErrorCode =
   /** The access-token secret holds something that is not the documented JSON. */
   | 'secret-invalid'
+  /** The access-token secret is for another instance than the one the client was given (instanceUrl). */
+  | 'host-mismatch'
   /** The access-token secret does not exist or has no value, even after a refresh. */
   | 'secret-missing'
   /** Secrets Manager refused or failed the read (permissions, throttling, network). */

@@ -7,6 +7,7 @@ import {
 } from '../lambda/shared/secrets/access-token-secret';
 import { parseSecretJson } from '../lambda/shared/secrets/credentials-secret';
 import { SecretStore } from '../lambda/shared/secrets/secret-store';
+import { parseInstanceUrl } from '../lambda/shared/servicenow/instance-url';
 import { TokenClientError } from './token-client-error';
 
 /** A token as `getToken()` hands it out. Never log it. */
@@ -50,6 +51,12 @@ export interface TokenClientDeps {
   readonly instance: string;
   /** Name or ARN of the instance's access-token secret. */
   readonly secretId: string;
+  /**
+   * The instance address the token is for, e.g. "https://acme.service-now.com": a secret that names
+   * another host is refused, so the token is never handed out for (and sent to) another one.
+   * @default - any https host the secret names (http on loopback only); pass it in production
+   */
+  readonly instanceUrl?: string;
   readonly secrets: Pick<SecretsManagerClient, 'send'>;
   /** How to ask the refresher for an immediate refresh; deployed, a `LambdaRefreshRequester`. */
   readonly refresher: RefreshRequester;
@@ -115,7 +122,11 @@ export class TokenClient {
     this.clock = deps.clock ?? systemClock;
     this.random = deps.random ?? Math.random;
     this.store = new SecretStore(deps.secrets);
+    this.pinnedOrigin =
+      deps.instanceUrl === undefined ? undefined : parseInstanceUrl(deps.instanceUrl).origin;
   }
+
+  private readonly pinnedOrigin: string | undefined;
 
   get instance(): string {
     return this.deps.instance;
@@ -322,6 +333,23 @@ export class TokenClient {
       throw new TokenClientError(
         'secret-invalid',
         `the access-token secret ${secretId} does not hold a valid token record (${parsed.problem}); it is written by the refresher only, so check that secretId names the access-token secret, not the credentials one`,
+        false,
+      );
+    }
+    let origin: string;
+    try {
+      origin = parseInstanceUrl(parsed.value.instanceUrl).origin;
+    } catch (error) {
+      throw new TokenClientError(
+        'secret-invalid',
+        `the access-token secret ${secretId} names an instance address the token may not be sent to: ${(error as Error).message}`,
+        false,
+      );
+    }
+    if (this.pinnedOrigin !== undefined && origin !== this.pinnedOrigin) {
+      throw new TokenClientError(
+        'host-mismatch',
+        `the access-token secret ${secretId} is for ${origin}, not ${this.pinnedOrigin} this client was given; no token is handed out. Check secretId and instanceUrl`,
         false,
       );
     }

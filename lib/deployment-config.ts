@@ -14,7 +14,8 @@ import {
  */
 export const SUPPORTED_GRANTS = ['password', 'client_credentials', 'jwt_bearer'] as const;
 
-const SERVICENOW_HOST = /^[a-z0-9][a-z0-9-]*\.service-now\.com$/;
+/** The hosts ServiceNow serves instances from; any other must be listed in allowedHosts. */
+export const SERVICENOW_HOST = /^[a-z0-9][a-z0-9-]*\.service-now\.com$/;
 const DEFAULT_WARNING_DAYS = [30, 14, 7, 3, 1];
 
 const warningDays = z

@@ -64,6 +64,8 @@ export function syncJobTokenClient(
     /** The name the client asks the refresher about. @default the fixture instance's name */
     readonly askFor?: string;
     readonly settings?: Partial<TokenClientSettings>;
+    /** The instance address the client is pinned to. @default the fixture instance's */
+    readonly instanceUrl?: string;
   } = {},
 ) {
   const instance = fixture.instance(options.instance);
@@ -74,6 +76,7 @@ export function syncJobTokenClient(
     {
       instance: options.askFor ?? instance.config.name,
       secretId: instance.config.accessTokenSecretId,
+      instanceUrl: options.instanceUrl ?? instance.config.url,
       secrets,
       refresher: new LambdaRefreshRequester(lambda, 'servicenow-token-refresher'),
       clock: fixture.clock,

@@ -1,7 +1,11 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AccessToken } from '../../client/token-client';
+import { z } from 'zod';
+import { ServiceNowApiClient } from '../../client/servicenow-api-client';
+import { type AccessToken, TokenClient } from '../../client/token-client';
 import { TokenClientError } from '../../client/token-client-error';
 import { fingerprint } from '../../lambda/shared/state/instance-state';
+import { localAwsConfig } from '../support/local-aws/aws-env';
 import { RefresherFixture } from '../support/refresher-fixture';
 import { syncJobTokenClient } from './token-client-fixture';
 
@@ -166,6 +170,53 @@ describe('token client against the simulator and the local AWS emulator', () => 
     expect(error.message).not.toContain('next tuesday');
     expect(token.accessToken).toBe(good?.accessToken);
     expect(reads.count).toBe(2);
+  });
+
+  it('refuses to hand out a token for a host other than the pinned one, and sends it nowhere', async () => {
+    fixture = await RefresherFixture.create();
+    await fixture.bootstrap();
+    const good = await fixture.accessToken();
+    const elsewhere = await fixture.sim.addInstance('elsewhere');
+    await fixture.secrets.write(fixture.instance().config.accessTokenSecretId, {
+      ...good,
+      instanceUrl: elsewhere.url,
+    });
+    const { tokens, invocations } = syncJobTokenClient(fixture);
+    const api = new ServiceNowApiClient({ tokens, dispatcher: fixture.dispatcher });
+
+    const error = await failure(tokens.getToken());
+    const call = await api
+      .get('/api/now/table/sys_user?sysparm_limit=1', z.unknown())
+      .catch((e: unknown) => e);
+
+    expect(error.code).toBe('host-mismatch');
+    expect(error.message).toContain(`not ${new URL(fixture.instance().config.url).origin}`);
+    expect(error.message).not.toContain(good?.accessToken);
+    expect(call).toBeInstanceOf(TokenClientError);
+    expect(invocations).toHaveLength(0);
+    expect(fixture.sim.count({ instance: 'elsewhere' })).toBe(0);
+  });
+
+  it('refuses a secret that names a plain-http host, even unpinned', async () => {
+    fixture = await RefresherFixture.create();
+    await fixture.bootstrap();
+    const good = await fixture.accessToken();
+    await fixture.secrets.write(fixture.instance().config.accessTokenSecretId, {
+      ...good,
+      instanceUrl: 'http://acme.service-now.com',
+    });
+    const tokens = new TokenClient({
+      instance: 'acme',
+      secretId: fixture.instance().config.accessTokenSecretId,
+      secrets: new SecretsManagerClient(localAwsConfig()),
+      refresher: { requestRefresh: () => Promise.reject(new Error('not asked')) },
+      clock: fixture.clock,
+    });
+
+    const error = await failure(tokens.getToken());
+
+    expect(error.code).toBe('secret-invalid');
+    expect(error.message).toMatch(/must use https/);
   });
 
   it('reports a refresher that fails as a function error, with what it said', async () => {
