@@ -59,6 +59,17 @@ const instanceSchema = z.strictObject({
   expiryWarningDays: warningDays.optional(),
 });
 
+/** Role or user ARNs that the secrets' policies name (lib/security-checks.ts says what is refused). */
+const principalArns = () =>
+  z
+    .array(
+      z.string().superRefine((arn, ctx) => {
+        const problem = operatorArnProblem(arn);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+    )
+    .default([]);
+
 const durationMinutes = (example: number, max: number) =>
   z
     .number()
@@ -151,14 +162,9 @@ export const deploymentConfigSchema = z
       })
       .prefault({}),
     /** IAM role or user ARNs (wildcards in the name only) that may read and write the secrets: the operators running the CLI. */
-    operatorPrincipalArns: z
-      .array(
-        z.string().superRefine((arn, ctx) => {
-          const problem = operatorArnProblem(arn);
-          if (problem) ctx.addIssue({ code: 'custom', message: problem });
-        }),
-      )
-      .default([]),
+    operatorPrincipalArns: principalArns(),
+    /** Role or user ARNs of sync jobs that read the access tokens; everyone else is denied by the secrets' policy. */
+    accessTokenReaderArns: principalArns(),
     kmsKeyArn: z
       .string()
       .regex(

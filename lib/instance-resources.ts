@@ -1,17 +1,16 @@
-import { CfnOutput, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import { CfnOutput, Lazy, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { accessTokenSecretPolicy, credentialsSecretPolicy, type SecretPrincipals } from './secret-policies';
 
 export interface InstanceResourcesProps {
   readonly instanceName: string;
   readonly instanceUrl: string;
   readonly credentialsSecretName: string;
   readonly accessTokenSecretName: string;
-  /** The refresher's role: with the operators, the only principals that may read or write the credentials. */
-  readonly refresherRole: iam.IRole;
-  readonly operatorPrincipalArns: readonly string[];
+  /** Who may do what to the two secrets (lib/secret-policies.ts). */
+  readonly principals: SecretPrincipals;
   readonly encryptionKey?: kms.IKey;
   readonly removalPolicy: RemovalPolicy;
   readonly tags: Readonly<Record<string, string>>;
@@ -62,28 +61,18 @@ export class InstanceResources extends Construct {
       });
     }
 
-    // Identity policies elsewhere grant nothing on credentials to anyone but the refresher; this
-    // deny makes that hold even for administrators with secretsmanager:* in the account.
+    // Explicit denies to every principal but the named ones: they hold even for administrators
+    // with secretsmanager:* in the account (see docs/security.md for the table).
     new secretsmanager.CfnResourcePolicy(this, 'CredentialsPolicy', {
       secretId: this.credentialsSecret.ref,
       blockPublicPolicy: true,
-      resourcePolicy: {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Sid: 'OnlyRefresherAndOperatorsUseCredentials',
-            Effect: 'Deny',
-            Principal: { AWS: '*' },
-            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
-            Resource: '*',
-            Condition: {
-              StringNotLike: {
-                'aws:PrincipalArn': [props.refresherRole.roleArn, ...props.operatorPrincipalArns],
-              },
-            },
-          },
-        ],
-      },
+      resourcePolicy: credentialsSecretPolicy(props.principals),
+    });
+    new secretsmanager.CfnResourcePolicy(this, 'AccessTokenPolicy', {
+      secretId: this.accessTokenSecret.ref,
+      blockPublicPolicy: true,
+      // Lazy: grantReadAccessToken may name readers after this construct is built.
+      resourcePolicy: Lazy.any({ produce: () => accessTokenSecretPolicy(props.principals) }),
     });
 
     new CfnOutput(this, 'Secrets', {

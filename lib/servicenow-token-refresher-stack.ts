@@ -34,6 +34,7 @@ export class ServiceNowTokenRefresherStack extends Stack {
       })),
       secretNamePrefix: config.secretNamePrefix,
       operatorPrincipalArns: config.operatorPrincipalArns,
+      accessTokenReaderArns: config.accessTokenReaderArns,
       encryptionKey: config.kmsKeyArn
         ? kms.Key.fromKeyArn(this, 'EncryptionKey', config.kmsKeyArn)
         : undefined,

@@ -8,6 +8,7 @@ import {
   NestedStack,
   RemovalPolicy,
   Stack,
+  Tags,
   Token,
   Validations,
 } from 'aws-cdk-lib';
@@ -32,6 +33,8 @@ import { instanceGroup, instanceGroupId, MAX_INSTANCES_PER_GROUP } from './insta
 import { InstanceResources } from './instance-resources';
 import { OperationalAlarms } from './operational-alarms';
 import { RefresherDashboard } from './refresher-dashboard';
+import { ACCESS_TOKEN_READER_TAG, defaultDeploymentRoleArn, type SecretPrincipals } from './secret-policies';
+import { operatorArnProblem } from './security-checks';
 import { TokenFunction } from './token-function';
 
 /** One ServiceNow instance whose access token the construct keeps fresh. */
@@ -76,6 +79,19 @@ export interface ServiceNowTokenRefresherProps {
    * @default - none: nobody but the refresher can read or write credentials, so bootstrap is impossible until one is added
    */
   readonly operatorPrincipalArns?: readonly string[];
+  /**
+   * The role CloudFormation deploys this stack with: the one principal the secrets' resource
+   * policies let change or delete the secrets, their policies, tags, replication and rotation.
+   * @default - the CDK bootstrap's CloudFormation execution role (cdk-hnb659fds-cfn-exec-role-<account>-<region>)
+   */
+  readonly deploymentRoleArn?: string;
+  /**
+   * Principals (role or user ARNs, wildcards in the name only) besides the construct's own
+   * functions, the operators and grantReadAccessToken's grantees that may read the access tokens:
+   * sync jobs whose roles live outside this CDK app. Everyone else is denied by the secrets' policy.
+   * @default - none
+   */
+  readonly accessTokenReaderArns?: readonly string[];
   /**
    * Customer managed key for the secrets, the state table, the alert topic and the failure queue.
    * Its key policy must let CloudWatch (cloudwatch.amazonaws.com) use it, or alarms cannot publish.
@@ -170,6 +186,8 @@ export class ServiceNowTokenRefresher extends Construct {
   private readonly instanceResources = new Map<string, InstanceResources>();
   private readonly encryptionKey?: kms.IKey;
   private readonly accessTokenSecrets = new Map<string, secretsmanager.ISecret>();
+  /** Role ARNs of grantReadAccessToken's grantees, rendered into the access-token policies at synth. */
+  private readonly readerArns: string[] = [];
 
   constructor(scope: Construct, id: string, props: ServiceNowTokenRefresherProps) {
     super(scope, id);
@@ -304,7 +322,7 @@ export class ServiceNowTokenRefresher extends Construct {
       this.alertTopic.grantPublish(fn.role);
       eventBus.grantPutEventsTo(fn.role);
     }
-    for (const fn of [probe, expiryWatch]) table.grantReadWriteData(fn.role);
+    for (const fn of [probe, expiryWatch]) this.grantStateAccess(fn.role, table);
     refresher.function.grantInvoke(probe.role);
     this.acknowledgeGrantWildcards(refresher, probe, expiryWatch, prefix);
 
@@ -354,8 +372,7 @@ export class ServiceNowTokenRefresher extends Construct {
           instanceUrl: instance.url,
           credentialsSecretName: instance.credentialsSecretId,
           accessTokenSecretName: instance.accessTokenSecretId,
-          refresherRole: refresher.role,
-          operatorPrincipalArns: props.operatorPrincipalArns ?? [],
+          principals: this.secretPrincipals(props, refresher, probe),
           encryptionKey: props.encryptionKey,
           removalPolicy,
           tags: props.secretTags ?? {},
@@ -424,6 +441,7 @@ export class ServiceNowTokenRefresher extends Construct {
    */
   grantReadAccessToken(grantee: iam.IGrantable, instanceName?: string): iam.Grant {
     if (instanceName !== undefined) this.requireInstance(instanceName, 'grantReadAccessToken');
+    this.addAccessTokenReader(grantee);
     const name = instanceName ?? '*';
     return this.secretArnsGrant(
       grantee,
@@ -435,9 +453,59 @@ export class ServiceNowTokenRefresher extends Construct {
     );
   }
 
-  /** Lets a sync job ask for an immediate refresh (invoke the refresher with {"action":"refresh"}). */
+  /**
+   * The access-token policies deny reads to all but named principals. A role of this CDK app is
+   * named by a tag (READER_TAG = the prefix), so no reference runs from the secrets to the job's
+   * stack (which already refers to the refresher); a literal ARN is named in the policy.
+   */
+  private addAccessTokenReader(grantee: iam.IGrantable): void {
+    const principal = grantee.grantPrincipal;
+    if (principal instanceof iam.Role) {
+      Tags.of(principal).add(ACCESS_TOKEN_READER_TAG, this.secretNamePrefix);
+      return;
+    }
+    const arn =
+      (principal as { roleArn?: string; arn?: string }).roleArn ?? (principal as { arn?: string }).arn;
+    if (arn === undefined || Token.isUnresolved(arn)) {
+      throw new Error(
+        `${this.node.path}.grantReadAccessToken: the grantee is not a role of this app nor a literal ARN, so the access-token secrets' policy cannot name it; pass an iam.Role, or list its ARN in accessTokenReaderArns, e.g. "arn:aws:iam::123456789012:role/SyncJob"`,
+      );
+    }
+    if (!this.readerArns.includes(arn)) this.readerArns.push(arn);
+  }
+
+  /**
+   * Lets a sync job ask for a new token when the one it holds fails (invoke the refresher with
+   * {"action":"refresh","instance":"<name>","fingerprint":"<fingerprint>"}): one instance at a time,
+   * only the token it could read, rate limited per instance. See docs/security.md.
+   */
   grantRequestRefresh(grantee: iam.IGrantable): iam.Grant {
     return this.refresher.grantInvoke(grantee);
+  }
+
+  private secretPrincipals(
+    props: ServiceNowTokenRefresherProps,
+    refresher: TokenFunction,
+    probe: TokenFunction,
+  ): SecretPrincipals {
+    const deployment = props.deploymentRoleArn ?? defaultDeploymentRoleArn(this);
+    if (deployment === undefined) {
+      throw new Error(
+        `${this.node.path}: deploymentRoleArn is needed when the stack does not use the DefaultStackSynthesizer: the secrets' policies let only that role change or delete them, e.g. "arn:aws:iam::123456789012:role/cdk-hnb659fds-cfn-exec-role-123456789012-eu-west-1"`,
+      );
+    }
+    const readerArns = this.readerArns;
+    return {
+      refresher: refresher.role.roleArn,
+      probe: probe.role.roleArn,
+      operators: props.operatorPrincipalArns ?? [],
+      // Read when the policy is rendered (lazily, at synth): grants may come after construction.
+      get accessTokenReaders() {
+        return [...(props.accessTokenReaderArns ?? []), ...readerArns];
+      },
+      readerTag: { key: ACCESS_TOKEN_READER_TAG, value: this.secretNamePrefix },
+      deployment,
+    };
   }
 
   private grantRefresherAccess(role: iam.IRole, prefix: string, table: dynamodb.Table): void {
@@ -458,7 +526,29 @@ export class ServiceNowTokenRefresher extends Construct {
       'dynamodb:PutItem',
       'dynamodb:Query',
     );
-    this.encryptionKey?.grantEncryptDecrypt(role);
+    this.grantTableKey(role);
+  }
+
+  /**
+   * The probe and the expiry watch: the item reads and conditional writes they make, never
+   * DeleteItem, BatchWriteItem or Scan (grantReadWriteData gave all of them).
+   */
+  private grantStateAccess(role: iam.IRole, table: dynamodb.Table): void {
+    table.grant(role, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem');
+    this.grantTableKey(role);
+  }
+
+  /** With a customer managed key: decrypt and data keys through DynamoDB only, no Encrypt or ReEncrypt. */
+  private grantTableKey(role: iam.IRole): void {
+    const key = this.encryptionKey;
+    if (!key) return;
+    const stack = Stack.of(this);
+    iam.Grant.addToPrincipal({
+      grantee: role,
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      resourceArns: [key.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${stack.region}.${stack.urlSuffix}` } },
+    });
   }
 
   /**
@@ -618,6 +708,7 @@ function validateProps(props: ServiceNowTokenRefresherProps, prefix: string): Va
     ...(i.probePath !== undefined && { probePath: i.probePath }),
     ...(i.expiryWarningDays !== undefined && { expiryWarningDays: [...i.expiryWarningDays] }),
   }));
+  problems.push(...principalArnProblems(props));
   const parsed = instanceListSchema.safeParse(instances);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -642,6 +733,19 @@ function validateProps(props: ServiceNowTokenRefresherProps, prefix: string): Va
     reminderInterval,
     expiryWarningDays,
   };
+}
+
+/** The ARNs the secrets' policies name must mean something (lib/security-checks.ts). */
+function principalArnProblems(props: ServiceNowTokenRefresherProps): string[] {
+  const problems: string[] = [];
+  for (const field of ['operatorPrincipalArns', 'accessTokenReaderArns'] as const) {
+    (props[field] ?? []).forEach((arn, index) => {
+      if (Token.isUnresolved(arn)) return;
+      const problem = operatorArnProblem(arn);
+      if (problem) problems.push(`${field}[${index}]: ${problem}`);
+    });
+  }
+  return problems;
 }
 
 /**

@@ -192,32 +192,50 @@ describe('IAM on the secrets', () => {
     expect(writers.map((p) => p.Properties.Roles)).toEqual([[{ Ref: roleId('Refresher') }]]);
   });
 
-  it('refuses credentials reads and writes to everyone but the refresher and the configured operators', () => {
+  it('give no function DeleteItem, BatchWriteItem or Scan on the state table', () => {
+    const statements = Object.values(parent.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as Statement[],
+    );
+    const dynamo = statements.flatMap(actions).filter((a) => a.startsWith('dynamodb:'));
+
+    expect(dynamo.length).toBeGreaterThan(0);
+    for (const forbidden of [
+      'dynamodb:DeleteItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:Scan',
+      'dynamodb:*',
+    ]) {
+      expect(dynamo).not.toContain(forbidden);
+    }
+  });
+
+  it('guards both secrets of each instance with a resource policy of explicit denies (evaluated in secret-policies.test.ts)', () => {
     const policies = nested.flatMap((t) =>
       Object.values(t.findResources('AWS::SecretsManager::ResourcePolicy')),
     );
 
-    expect(policies).toHaveLength(2);
+    expect(policies).toHaveLength(4);
     for (const policy of policies) {
-      expect(policy.Properties.SecretId.Ref).toMatch(/Credentials/);
+      const kind = /Credentials/.test(policy.Properties.SecretId.Ref) ? 'Credentials' : 'AccessToken';
       expect(policy.Properties.BlockPublicPolicy).toBe(true);
-      expect(policy.Properties.ResourcePolicy.Statement).toEqual([
-        {
-          Sid: 'OnlyRefresherAndOperatorsUseCredentials',
-          Effect: 'Deny',
-          Principal: { AWS: '*' },
-          Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
-          Resource: '*',
-          Condition: {
-            StringNotLike: {
-              'aws:PrincipalArn': [
-                { Ref: expect.stringMatching(/RefresherRole.*Arn/) },
-                'arn:aws:iam::123456789012:role/ServiceNowTokenOperator',
-              ],
-            },
-          },
-        },
-      ]);
+      expect(policy.Properties.ResourcePolicy.Statement.map((s: { Sid: string }) => s.Sid)).toEqual(
+        kind === 'Credentials'
+          ? [
+              'OnlyRefresherAndOperatorsReadCredentials',
+              'OnlyRefresherAndOperatorsWriteCredentials',
+              'OnlyOperatorsAndDeploymentUpdateCredentials',
+              'OnlyDeploymentAdministersCredentials',
+            ]
+          : [
+              'OnlyReadersReadAccessToken',
+              'OnlyRefresherAndOperatorsWriteAccessToken',
+              'OnlyOperatorsAndDeploymentUpdateAccessToken',
+              'OnlyDeploymentAdministersAccessToken',
+            ],
+      );
+      for (const statement of policy.Properties.ResourcePolicy.Statement) {
+        expect(statement).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' }, Resource: '*' });
+      }
     }
   });
 
