@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
 /**
- * Per-instance resources (two secrets, a resource policy, an alarm, an output) live in nested
+ * Per-instance resources (two secrets, a resource policy on each, an output) live in nested
  * stacks, because 200 instances would need 800+ resources and CloudFormation allows 500 per stack.
  * An instance's group comes from a hash of its name and the number of groups never changes, so
  * adding or removing an instance never moves another instance's secrets to a different stack

@@ -68,12 +68,12 @@ describe('200 instances', () => {
     }
   });
 
-  it('keep every instance: two secrets and a resource policy each, and no alarm of its own', () => {
+  it('keep every instance: two secrets with a resource policy each, and no alarm of its own', () => {
     const count = (type: string) =>
       facts.reduce((n, f) => n + Object.values(f.json.Resources).filter((r) => r.Type === type).length, 0);
 
     expect(count('AWS::SecretsManager::Secret')).toBe(400);
-    expect(count('AWS::SecretsManager::ResourcePolicy')).toBe(200);
+    expect(count('AWS::SecretsManager::ResourcePolicy')).toBe(400);
     // 7 on the functions and the queue, 2 for the dead-man's switch over all instances.
     expect(count('AWS::CloudWatch::Alarm')).toBe(7 + 2);
   });
@@ -83,8 +83,9 @@ describe('200 instances', () => {
       .filter((f) => f.file.includes('InstanceGroup'))
       .map(
         (f) =>
+          // Two policies per instance (credentials and access token).
           Object.values(f.json.Resources).filter((r) => r.Type === 'AWS::SecretsManager::ResourcePolicy')
-            .length,
+            .length / 2,
       );
 
     expect(perGroup).toHaveLength(INSTANCE_GROUP_COUNT);
