@@ -42,6 +42,30 @@ export interface CallCounts {
   readonly serviceNowPerProbe: number;
   readonly awsByCommand: Readonly<Record<string, number>>;
   readonly usage: DailyUsage;
+  /** Billed custom metrics the day's EMF lines define: with an instance dimension, and without. */
+  readonly metrics: { readonly shared: number; readonly perInstance: number };
+}
+
+/** Each distinct (metric name, dimension values) an EMF line defines is one billed custom metric. */
+function customMetrics(records: readonly Record<string, unknown>[]) {
+  const shared = new Set<string>();
+  const perInstance = new Set<string>();
+  for (const record of records) {
+    const aws = record._aws as
+      | { CloudWatchMetrics?: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] }
+      | undefined;
+    for (const directive of aws?.CloudWatchMetrics ?? []) {
+      for (const dimensions of directive.Dimensions) {
+        for (const metric of directive.Metrics) {
+          const id = [directive.Namespace, metric.Name, ...dimensions.map((d) => `${d}=${record[d]}`)].join(
+            '|',
+          );
+          (dimensions.includes('instance') ? perInstance : shared).add(id);
+        }
+      }
+    }
+  }
+  return { shared: shared.size, perInstance: perInstance.size };
 }
 
 /**
@@ -176,6 +200,8 @@ export async function measureCalls(days = 1): Promise<CallCounts> {
       serviceNowPerProbe: stats(of('probe').map((i) => i.serviceNow)).mean,
       awsByCommand: Object.fromEntries([...byCommand].sort(([, a], [, b]) => b - a)),
       usage,
+      // One instance was measured: every per-instance metric it defined is one per instance.
+      metrics: customMetrics(fixture.logs.records()),
     };
   } finally {
     await fixture.close();

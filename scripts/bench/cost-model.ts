@@ -29,6 +29,8 @@ export interface DailyUsage {
 export interface FixedResources {
   readonly secretsPerInstance: number;
   readonly metricsPerInstance: number;
+  /** Custom metrics without an instance dimension, e.g. the dead-man's reading. */
+  readonly sharedMetrics: number;
   readonly alarmsPerInstance: number;
   readonly sharedAlarms: number;
   readonly sharedKmsKeys: number;
@@ -63,7 +65,10 @@ export function estimateMonthlyCost(
   const raw: [string, number][] = [
     ['Secrets Manager: secrets', n * fixed.secretsPerInstance * prices.secretsManager.perSecretMonth],
     ['Secrets Manager: API calls', month(n * p.secretsManagerCalls) * prices.secretsManager.perApiCall],
-    ['CloudWatch: custom metrics', n * fixed.metricsPerInstance * prices.cloudWatch.perMetricMonth],
+    [
+      'CloudWatch: custom metrics',
+      (n * fixed.metricsPerInstance + fixed.sharedMetrics) * prices.cloudWatch.perMetricMonth,
+    ],
     [
       'CloudWatch: alarms',
       (n * fixed.alarmsPerInstance + fixed.sharedAlarms) * prices.cloudWatch.perStandardAlarmMonth,

@@ -21,6 +21,7 @@ const IDLE: DailyUsage = {
 const SECRETS_ONLY: FixedResources = {
   secretsPerInstance: 2,
   metricsPerInstance: 0,
+  sharedMetrics: 0,
   alarmsPerInstance: 0,
   sharedAlarms: 0,
   sharedKmsKeys: 0,
