@@ -515,6 +515,7 @@ class ChaosRun {
       if (pending.due <= now) jobs.push(this.renew(name));
     }
     await Promise.all(jobs);
+    this.noteLostRotations();
     this.checkTokens();
     const toCheck = this.configs
       .map((c) => c.name)
@@ -523,6 +524,29 @@ class ChaosRun {
   }
 
   private written = new Set<string>();
+  private simLogSeen = 0;
+
+  /**
+   * A rotating instance that rotated in an answer the network then broke (a slow or cut body): the
+   * old refresh token is revoked and the new one never arrived. No client can recover it; the
+   * refresher reports refresh-token-rejected with its fix, and the operator renews, as after a
+   * revocation. Rotations whose answer did arrive are not excused: losing those is the product's.
+   */
+  private noteLostRotations(): void {
+    const log = this.fixture.sim.log;
+    for (const entry of log.slice(this.simLogSeen)) {
+      if (!entry.result.startsWith('fault:') || entry.detail !== 'rotated-refresh-token') continue;
+      const credentials = this.storedCredentials(entry.instance);
+      if (!credentials || this.revokedByChaos.has(credentials.refreshToken)) continue;
+      // Only when the answer really was lost: the stored token is the revoked one.
+      if (!this.fixture.instance(entry.instance).sim.refreshToken(credentials.refreshToken)?.revoked)
+        continue;
+      this.count(this.eventCounts, 'rotation answer lost in transit');
+      this.revokedByChaos.add(credentials.refreshToken);
+      this.scheduleRenewal(entry.instance, this.clock.now() + HOUR);
+    }
+    this.simLogSeen = log.length;
+  }
 
   private async invokeRefresher(handler: RefreshHandler, label: string): Promise<void> {
     this.count(this.invocations, label);
