@@ -1,4 +1,11 @@
-import { createPrivateKey, createSign, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import {
+  createPrivateKey,
+  createSign,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+  X509Certificate,
+} from 'node:crypto';
 
 export interface SigningKey {
   readonly privateKeyPem: string;
@@ -19,8 +26,26 @@ function der(tag: number, content: Buffer): Buffer {
   return Buffer.concat([Buffer.from([tag]), length, content]);
 }
 const sequence = (...items: Buffer[]) => der(0x30, Buffer.concat(items));
-const integer = (bytes: Buffer) =>
-  der(0x02, bytes[0] !== undefined && bytes[0] & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
+/** A DER INTEGER of an unsigned big-endian value: minimal, no leading zero octets unless the sign needs one. */
+const integer = (bytes: Buffer) => {
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start++;
+  const minimal = bytes.length ? bytes.subarray(start) : Buffer.from([0]);
+  return der(0x02, (minimal[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), minimal]) : minimal);
+};
+
+/**
+ * A certificate serial as RFC 5280 (4.1.2.2) wants it and strict parsers (OpenSSL) demand: positive,
+ * not zero, at most 20 octets, minimally encoded. Random bytes with a set top bit would need a sign
+ * octet, and leading zero octets are illegal padding, which OpenSSL refuses.
+ */
+export function serialNumber(random: Buffer): Buffer {
+  const bytes = Buffer.from(random.subarray(0, 20));
+  if (bytes[0] !== undefined) bytes[0] &= 0x7f;
+  let start = 0;
+  while (start < bytes.length && bytes[start] === 0) start++;
+  return start === bytes.length ? Buffer.from([1]) : bytes.subarray(start);
+}
 const oid = (dotted: string) => {
   const [a = 0, b = 0, ...rest] = dotted.split('.').map(Number);
   const out = [40 * a + b];
@@ -45,13 +70,16 @@ export function generateSigningKey(options: {
   readonly subject: string;
   readonly now: number;
   readonly days: number;
+  /** For tests: the random bytes the serial is made from, and a key pair to reuse. */
+  readonly serialBytes?: Buffer;
+  readonly keyPair?: { readonly privateKey: KeyObject; readonly publicKey: KeyObject };
 }): SigningKey {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateKey, publicKey } = options.keyPair ?? generateKeyPairSync('rsa', { modulusLength: 2048 });
   const expiresAt = Math.floor((options.now + options.days * 86_400_000) / 1000) * 1000;
   const subject = name(options.subject.replace(/[^\w .-]/g, '-').slice(0, 64));
   const tbs = sequence(
     der(0xa0, integer(Buffer.from([2]))),
-    integer(randomBytes(12)),
+    integer(serialNumber(options.serialBytes ?? randomBytes(16))),
     SHA256_WITH_RSA,
     subject,
     sequence(utcTime(options.now - 60_000), utcTime(expiresAt)),
