@@ -429,7 +429,7 @@ export async function doctor(ctx: CliContext, instance: InstanceConfig): Promise
 export async function testAlert(ctx: CliContext): Promise<ExitCode> {
   const now = ctx.clock.now();
   await ctx.notifier.email({
-    subject: '[servicenow-token] test alert',
+    subject: '[ServiceNow token] test alert',
     body: [
       `This is a test, sent with "snow-token test-alert" at ${formatTime(now)}.`,
       '',

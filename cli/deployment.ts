@@ -11,6 +11,8 @@ import { CliError, EXIT } from './errors';
 /** Everything the CLI needs to know about one deployment. */
 export interface Deployment {
   readonly stackName: string;
+  /** The region the configuration names, which the AWS clients then use (unless --region says otherwise). */
+  readonly region?: string;
   readonly instances: readonly InstanceConfig[];
   readonly stateTableName: string;
   readonly alertTopicArn: string;
@@ -66,9 +68,26 @@ function configPathFromCdkJson(cwd: string): string | undefined {
   }
 }
 
+/** --stack names the deployment the command is meant for: a configuration of another one is refused. */
+function checkStack(expected: string | undefined, actual: string, source: string): void {
+  if (expected !== undefined && expected !== actual) {
+    throw new CliError(
+      `${source} is for the stack ${actual}, not ${expected}. Run from the repository that deploys ${expected}, or pass --config <its configuration file>.`,
+      EXIT.environment,
+    );
+  }
+}
+
 export async function resolveDeployment(
-  options: { readonly config?: string; readonly deployment?: string; readonly cwd: string },
-  cloudFormation: () => Pick<CloudFormationClient, 'send'>,
+  options: {
+    readonly config?: string;
+    readonly deployment?: string;
+    readonly stack?: string;
+    /** --region: wins over the configuration's. */
+    readonly region?: string;
+    readonly cwd: string;
+  },
+  cloudFormation: (region: string | undefined) => Pick<CloudFormationClient, 'send'>,
 ): Promise<Deployment> {
   if (options.deployment) {
     let json: unknown;
@@ -90,6 +109,7 @@ export async function resolveDeployment(
         EXIT.environment,
       );
     }
+    checkStack(options.stack, parsed.data.stackName, `The deployment file ${options.deployment}`);
     return parsed.data;
   }
   const configPath = options.config ?? configPathFromCdkJson(options.cwd);
@@ -105,16 +125,18 @@ export async function resolveDeployment(
   } catch (error) {
     throw new CliError((error as Error).message, EXIT.environment);
   }
+  checkStack(options.stack, config.stackName, `The configuration ${configPath}`);
+  const region = options.region ?? config.region;
   let outputs: Record<string, string>;
   try {
-    const out = await cloudFormation().send(new DescribeStacksCommand({ StackName: config.stackName }));
+    const out = await cloudFormation(region).send(new DescribeStacksCommand({ StackName: config.stackName }));
     outputs = Object.fromEntries(
       (out.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']),
     );
   } catch (error) {
     if (/does not exist/i.test((error as Error).message)) {
       throw new CliError(
-        `The stack ${config.stackName} is not deployed in this account and region. Deploy it with "npx cdk deploy", or pass --region/--profile for the right account.`,
+        `The stack ${config.stackName} is not deployed in this account and region${region ? ` (${region})` : ''}. Deploy it with "npx cdk deploy", or pass --region/--profile for the right account.`,
         EXIT.environment,
       );
     }
@@ -132,6 +154,7 @@ export async function resolveDeployment(
   };
   return {
     stackName: config.stackName,
+    ...(region && { region }),
     instances: config.instances.map((i) => ({
       name: i.name,
       url: i.url,

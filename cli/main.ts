@@ -9,6 +9,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { createRefreshHandler } from '../lambda/refresher/refresh-handler';
 import { DEFAULT_REFRESH_SETTINGS } from '../lambda/refresher/refresh-policy';
+import { deploymentFacts } from '../lambda/shared/alerting-environment';
 import { Alerts, DEFAULT_ALERT_SETTINGS } from '../lambda/shared/alerts/alerts';
 import { IncidentStore } from '../lambda/shared/alerts/incident-store';
 import { Notifier } from '../lambda/shared/alerts/notifier';
@@ -31,7 +32,8 @@ import { processTerminal, type Terminal } from './terminal';
 const COMMON = `Options for every command:
   --config <file>       deployment configuration (default: the one cdk.json names)
   --deployment <file>   a deployment written out in full, instead of --config and the stack outputs
-  --region <code>       AWS region (default: AWS_REGION / your profile)
+  --stack <name>        the stack the command is meant for; refused if the configuration is another's
+  --region <code>       AWS region (default: the configuration's "region", else AWS_REGION / your profile)
   --profile <name>      AWS profile (default: AWS_PROFILE)
   --json                machine-readable output where the output is data
   -h, --help            this help
@@ -197,13 +199,19 @@ async function run(argv: readonly string[], deps: Dependencies): Promise<ExitCod
     throw new CliError(`Name the instance: snow-token ${command} <instance>.`, EXIT.usage);
   }
   if (values.profile) process.env.AWS_PROFILE = values.profile;
-  if (values.region) process.env.AWS_REGION = values.region;
 
-  const clientConfig = { maxAttempts: 3 };
   const deployment = await resolveDeployment(
-    { config: values.config, deployment: values.deployment, cwd: deps.cwd },
-    () => new CloudFormationClient(clientConfig),
+    {
+      config: values.config,
+      deployment: values.deployment,
+      stack: values.stack,
+      region: values.region,
+      cwd: deps.cwd,
+    },
+    (region) => new CloudFormationClient({ maxAttempts: 3, ...(region && { region }) }),
   );
+  const region = values.region ?? deployment.region;
+  const clientConfig = { maxAttempts: 3, ...(region && { region }) };
   const ctx = buildContext(deployment, terminal, values.json ?? false, values.local ?? false, clientConfig);
   switch (command) {
     case 'bootstrap': {
@@ -286,6 +294,7 @@ function parse(argv: readonly string[]) {
     options: {
       config: { type: 'string' },
       deployment: { type: 'string' },
+      stack: { type: 'string' },
       region: { type: 'string' },
       profile: { type: 'string' },
       json: { type: 'boolean' },
@@ -332,7 +341,7 @@ function buildContext(
   terminal: Terminal,
   json: boolean,
   local: boolean,
-  clientConfig: { maxAttempts: number },
+  clientConfig: { maxAttempts: number; region?: string },
 ): CliContext {
   const clock = systemClock;
   const dynamo = new DynamoDBClient(clientConfig);
@@ -354,7 +363,13 @@ function buildContext(
     clock,
     logger,
     owner: `cli/${randomUUID()}`,
-    settings: DEFAULT_ALERT_SETTINGS,
+    settings: {
+      ...DEFAULT_ALERT_SETTINGS,
+      deployment: deploymentFacts({
+        STACK_NAME: deployment.stackName,
+        ALERT_TOPIC_ARN: deployment.alertTopicArn,
+      }),
+    },
   });
   const agent = createServiceNowAgent();
   const serviceNow = serviceNowClients(agent, clock);

@@ -140,6 +140,13 @@ export const deploymentConfigSchema = z
         expiryWarningDays: warningDays.default(DEFAULT_WARNING_DAYS),
         /** Encrypt the alert topic with a new customer managed key ($1 a month); see docs/cost.md. */
         createTopicKey: z.boolean('use true or false, e.g. false').default(false),
+        /** Linked from every email and alarm; without it the emails carry the steps alone. */
+        runbookUrl: z
+          .url({
+            protocol: /^https?$/,
+            error: 'use an http(s) address, e.g. "https://wiki.example.com/servicenow-token-runbook"',
+          })
+          .optional(),
       })
       .prefault({}),
     /** What the graphs cost: both off by default; see docs/cost.md for what each gives and costs. */

@@ -52,6 +52,7 @@ export class ServiceNowTokenRefresherStack extends Stack {
       gracePeriod: Duration.minutes(config.alerts.gracePeriodMinutes),
       reminderInterval: Duration.hours(config.alerts.reminderHours),
       expiryWarningDays: config.alerts.expiryWarningDays,
+      runbookUrl: config.alerts.runbookUrl,
     });
 
     const r = this.refresher;

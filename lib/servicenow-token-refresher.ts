@@ -151,6 +151,12 @@ export interface ServiceNowTokenRefresherProps {
   readonly removalPolicy?: RemovalPolicy;
   /** Tags put on every secret (the stack's tags apply as well). @default - none */
   readonly secretTags?: Readonly<Record<string, string>>;
+  /**
+   * The runbook ops follow, e.g. your copy of docs/runbook.md in your wiki or repository: emails link
+   * its sections (the anchors of docs/runbook.md are appended) and alarm descriptions link it.
+   * @default - no link: the emails carry the steps inline, alarm descriptions name docs/runbook.md
+   */
+  readonly runbookUrl?: string;
 }
 
 const DEFAULT_PREFIX = 'servicenow-token/';
@@ -265,6 +271,11 @@ export class ServiceNowTokenRefresher extends Construct {
       // The fleet figures only where the dashboard graphs them; per instance only when asked for.
       METRICS_FLEET: String(dashboard && !perInstanceMetrics),
       METRICS_PER_INSTANCE: String(perInstanceMetrics),
+      // Every email names the deployment it is about, and the runbook when there is one.
+      STACK_NAME: Stack.of(this).stackName,
+      STACK_ACCOUNT: Stack.of(this).account,
+      STACK_REGION: Stack.of(this).region,
+      RUNBOOK_URL: props.runbookUrl ?? '',
     };
     const common = {
       instancesFile,
@@ -697,6 +708,15 @@ function validateProps(props: ServiceNowTokenRefresherProps, prefix: string): Va
   const gracePeriod = props.gracePeriod ?? Duration.minutes(15);
   const reminderInterval = props.reminderInterval ?? Duration.hours(24);
   const expiryWarningDays = props.expiryWarningDays ?? [30, 14, 7, 3, 1];
+  if (
+    props.runbookUrl !== undefined &&
+    !Token.isUnresolved(props.runbookUrl) &&
+    !/^https?:\/\/[^\s/]+\S*$/.test(props.runbookUrl)
+  ) {
+    problems.push(
+      'runbookUrl: use an http(s) address, e.g. "https://wiki.example.com/servicenow-token-runbook"',
+    );
+  }
   if (expiryWarningDays.length === 0 || expiryWarningDays.some((d) => !Number.isInteger(d) || d < 1)) {
     problems.push('expiryWarningDays: list whole days of 1 or more, e.g. [30, 14, 7, 3, 1]');
   }

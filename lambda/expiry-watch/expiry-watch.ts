@@ -106,7 +106,10 @@ export function countdown(end: number | undefined, now: number, thresholds: read
   const first = thresholds[0];
   if (end === undefined || first === undefined) return { active: false };
   const left = (end - now) / DAY;
-  if (left > first) return { active: false };
+  // A threshold is reached on the last daily run before it passes: a warning configured at 30 days
+  // goes out with 30 whole days left (not 29 and some hours), whatever hour the watch runs at.
+  const reached = (t: number) => left < t + 1;
+  if (!reached(first)) return { active: false };
   if (left <= 0) {
     return {
       active: true,
@@ -118,7 +121,7 @@ export function countdown(end: number | undefined, now: number, thresholds: read
     };
   }
   // The smallest threshold already reached: 10 days left reaches 14, not 7.
-  const level = thresholds.filter((t) => left <= t).at(-1) ?? first;
+  const level = thresholds.filter(reached).at(-1) ?? first;
   return {
     active: true,
     reason: 'expiring',

@@ -5,6 +5,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { z } from 'zod';
 import { Alerts, DEFAULT_ALERT_SETTINGS } from './alerts/alerts';
 import { IncidentStore } from './alerts/incident-store';
+import type { DeploymentFacts } from './alerts/messages';
 import { Notifier } from './alerts/notifier';
 import type { Clock } from './clock';
 import type { Logger } from './logger';
@@ -18,8 +19,15 @@ export const alertingEnvironmentSchema = z.object({
   EVENT_BUS_NAME: z.string().min(1).default('default'),
   GRACE_PERIOD_SECONDS: positive.default(900),
   REMINDER_HOURS: positive.default(24),
-  RUNBOOK_URL: z.string().min(1).default(DEFAULT_ALERT_SETTINGS.runbook),
+  /** Empty or unset: no runbook link, the emails' own steps are all there is. */
+  RUNBOOK_URL: z
+    .union([z.literal(''), z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })])
+    .optional(),
   CLI_NAME: z.string().min(1).default(DEFAULT_ALERT_SETTINGS.cli),
+  /** Named in every email, with the account and region (by default those of the alert topic). */
+  STACK_NAME: z.string().min(1).default('(stack not set)'),
+  STACK_ACCOUNT: z.string().min(1).optional(),
+  STACK_REGION: z.string().min(1).optional(),
 });
 
 export type AlertingEnvironment = z.infer<typeof alertingEnvironmentSchema>;
@@ -51,8 +59,22 @@ export function createAlerting(
       ...DEFAULT_ALERT_SETTINGS,
       reminderMs: env.REMINDER_HOURS * 3_600_000,
       cli: env.CLI_NAME,
-      runbook: env.RUNBOOK_URL,
+      ...(env.RUNBOOK_URL && { runbook: env.RUNBOOK_URL }),
+      deployment: deploymentFacts(env),
     },
   });
   return { notifier, incidents, alerts, graceMs: env.GRACE_PERIOD_SECONDS * 1000 };
+}
+
+/** The stack, account and region emails name; the account and region default to the alert topic's. */
+export function deploymentFacts(
+  env: Pick<AlertingEnvironment, 'STACK_NAME' | 'STACK_ACCOUNT' | 'STACK_REGION' | 'ALERT_TOPIC_ARN'>,
+): DeploymentFacts {
+  // arn:partition:sns:region:account:name
+  const [, , , region, account] = env.ALERT_TOPIC_ARN.split(':');
+  return {
+    stackName: env.STACK_NAME,
+    account: env.STACK_ACCOUNT ?? (account || 'unknown'),
+    region: env.STACK_REGION ?? (region || 'unknown'),
+  };
 }

@@ -42,8 +42,8 @@ export class Narrator {
   }
 
   /** A timeline entry: `2026-01-05 09:00 UTC  day   0.0  <text>`. */
-  event(text: string, style?: Style): void {
-    this.line(`${this.style(this.stamp(), 'dim')}  ${style ? this.style(text, style) : text}`);
+  event(text: string, style?: Style, at?: number): void {
+    this.line(`${this.style(this.stamp(at), 'dim')}  ${style ? this.style(text, style) : text}`);
   }
 
   heading(text: string): void {
@@ -54,7 +54,10 @@ export class Narrator {
   /** An email as ops would read it: subject, then the body, indented. */
   email(email: ReceivedEmail): void {
     const severe = email.attributes.severity === 'action-required' && email.attributes.notice !== 'resolved';
-    this.event(`✉  ${this.style(email.subject, severe ? 'red' : 'yellow')}`);
+    // Stamped when it was sent (the mailbox is read every 15 minutes), as its own body says.
+    const sent = /^(?:Sent|Resolved): +(\d{4}-\d\d-\d\d) (\d\d:\d\d) UTC/m.exec(email.body);
+    const at = sent ? Date.parse(`${sent[1]}T${sent[2]}:00Z`) : undefined;
+    this.event(`✉  ${this.style(email.subject, severe ? 'red' : 'yellow')}`, undefined, at);
     for (const text of email.body.trimEnd().split('\n')) this.line(`${' '.repeat(33)}│ ${text}`);
   }
 

@@ -239,7 +239,7 @@ describe('snow-token, run as a subprocess against the simulator and the local AW
 
     expect(run.code).toBe(0);
     const emails = await alerting.emails();
-    expect(emails.map((e) => e.subject)).toEqual(['[servicenow-token] test alert']);
+    expect(emails.map((e) => e.subject)).toEqual(['[ServiceNow token] test alert']);
   });
 
   describe('bad input: a clear message, a non-zero exit code, stored credentials untouched', () => {

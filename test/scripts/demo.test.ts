@@ -22,16 +22,22 @@ describe('npm run demo', () => {
     expect(out).toMatch(
       /sync job \(examples\/sync-job\.ts\): listed 25 incident records and synced 25 \(their text mentions hibernation/,
     );
-    expect(out).toMatch(/✉ {2}\[servicenow-token\] acme: instance not answering properly/);
-    expect(out).toMatch(/✉ {2}\[servicenow-token\] acme: instance answering again/);
-    expect(out).toMatch(/✉ {2}\[servicenow-token\] acme: refresh token expires in /);
+    expect(out).toMatch(/✉ {2}\[ServiceNow token\] acme: instance not answering properly since /);
+    expect(out).toMatch(/│ RESOLVED: instance answering again\./);
+    expect(out).toMatch(/✉ {2}\[ServiceNow token\] acme: refresh token expires \d{4}-/);
     expect(out).toMatch(/snow-token renew acme/);
-    expect(out).toMatch(/✉ {2}\[servicenow-token\] acme: refresh token renewed/);
+    expect(out).toMatch(/│ RESOLVED: refresh token renewed\./);
     // A stand-in Exalate holding its own refresh token, handed off and counted down
     expect(out).toMatch(/snow-token handoff acme --to exalate --watch/);
     expect(out).toMatch(/stand-in "Exalate" syncs: ServiceNow accepts its refresh token/);
-    expect(out).toMatch(/✉ {2}\[servicenow-token\] Exalate's refresh token for acme expires in /);
-    expect(out).toMatch(/✉ {2}\[servicenow-token\] Exalate's refresh token for acme handed off anew/);
+    expect(out).toMatch(/✉ {2}\[ServiceNow token\] Exalate's refresh token for acme expires \d{4}-/);
+    expect(out).toMatch(/│ RESOLVED: a new refresh token was handed off to Exalate/);
+    // Each email is stamped when it was sent, as its body says.
+    for (const [, stamp, sent] of out.matchAll(
+      /^(\S+ \S+) UTC +day +[\d.]+ +✉[^\n]*\n[^\n]*\n(?:[^\n]*\n)*?[^\n]*│ (?:Sent|Resolved): +(\S+ \S+)/gm,
+    )) {
+      expect(stamp).toBe(sent?.replace(/,$/, ''));
+    }
     expect(out).toMatch(/npx cdk deploy -c config=/);
     // Colours only at a terminal
     expect(out).not.toContain('\u001b[');

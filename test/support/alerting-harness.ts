@@ -70,7 +70,11 @@ export class AlertingHarness {
       topicArn,
       busName,
     });
-    this.settings = { ...DEFAULT_ALERT_SETTINGS, runbook: 'https://example.invalid/runbook.md' };
+    this.settings = {
+      ...DEFAULT_ALERT_SETTINGS,
+      runbook: 'https://runbooks.example.com/servicenow-token.md',
+      deployment: { stackName: 'ServiceNowTokenRefresher', account: '123456789012', region: 'eu-west-1' },
+    };
   }
 
   static async create(

@@ -11,7 +11,7 @@ import {
   transition,
 } from './incident';
 import { IncidentConflictError, type IncidentStore } from './incident-store';
-import { composeMessage, type MessageContext } from './messages';
+import { composeMessage, type DeploymentFacts, incidentSubject, type MessageContext } from './messages';
 import type { IntegrationEvent, Notifier } from './notifier';
 
 export interface AlertSettings {
@@ -19,21 +19,32 @@ export interface AlertSettings {
   readonly reminderMs: number;
   /** How long an unsent email may stay claimed before another writer sends it. Default 2 min. */
   readonly outboxStaleMs: number;
+  /** The operator CLI as typed in the deployment repository. Default "npx snow-token". */
   readonly cli: string;
-  readonly runbook: string;
+  /** The runbook's address (its section anchors are appended). Default none: the emails carry the steps. */
+  readonly runbook?: string;
+  /** The stack, account and region every email names. */
+  readonly deployment: DeploymentFacts;
 }
 
-export const DEFAULT_ALERT_SETTINGS: AlertSettings = {
+export const DEFAULT_ALERT_SETTINGS: Omit<AlertSettings, 'deployment'> = {
   reminderMs: 24 * 3_600_000,
   outboxStaleMs: 2 * 60_000,
-  cli: 'snow-token',
-  runbook: 'docs/runbook.md',
+  cli: 'npx snow-token',
 };
 
 /** What the messages may say about the instance right now (no secret values). */
 export type AlertFacts = Omit<
   MessageContext,
-  'now' | 'since' | 'cli' | 'runbook' | 'instanceName' | 'instanceUrl' | 'consumer'
+  | 'now'
+  | 'since'
+  | 'cli'
+  | 'runbook'
+  | 'instanceName'
+  | 'instanceUrl'
+  | 'consumer'
+  | 'deployment'
+  | 'incidentSubject'
 >;
 
 export interface AlertTarget {
@@ -91,8 +102,10 @@ export class Alerts {
       const change = transition(incident, seen, now, settings.reminderMs);
       if (!change) return undefined;
       const outbox = change.notice ? this.compose(target, kind, change, incident, facts, now) : undefined;
+      // The subject an incident opens with is kept to its end, so its emails thread.
+      const recorded = change.notice === 'opened' && outbox ? { ...change, subject: outbox.subject } : change;
       try {
-        await store.apply(incidentName(target), kind, incident, change, outbox);
+        await store.apply(incidentName(target), kind, incident, recorded, outbox);
       } catch (error) {
         if (error instanceof IncidentConflictError) continue; // someone else moved it: look again
         throw error;
@@ -146,15 +159,26 @@ export class Alerts {
     const severity = change.severity ?? incident?.severity ?? 'warning';
     const notice = change.notice ?? 'opened';
     const since = change.firstSeenAt ?? incident?.firstSeenAt ?? now;
-    const message = composeMessage(kind, reason, severity, notice, {
+    const { cli, runbook, deployment } = this.deps.settings;
+    const ctx: MessageContext = {
       ...facts,
       instanceName: target.name,
       instanceUrl: target.url,
       ...(target.consumer !== undefined && { consumer: target.consumer }),
       now,
       since,
-      cli: this.deps.settings.cli,
-      runbook: this.deps.settings.runbook,
+      cli,
+      deployment,
+      ...(runbook && { runbook }),
+    };
+    // An incident opened before subjects were recorded gets the one it would have opened with.
+    const subject =
+      notice === 'opened'
+        ? undefined
+        : (incident?.subject ?? incidentSubject(kind, incident?.reason ?? reason, ctx));
+    const message = composeMessage(kind, reason, severity, notice, {
+      ...ctx,
+      ...(subject && { incidentSubject: subject }),
     });
     return {
       id: randomUUID(),

@@ -42,6 +42,8 @@ export interface Incident {
   readonly level?: number;
   readonly reason?: string;
   readonly severity?: Severity;
+  /** The subject the incident opened with: every email of the incident keeps it (mail clients thread by subject). */
+  readonly subject?: string;
   readonly outbox?: OutboxMessage;
   readonly version: number;
 }
@@ -76,6 +78,7 @@ export type Transition = Pick<Incident, 'status'> &
       | 'level'
       | 'reason'
       | 'severity'
+      | 'subject'
     >
   > & { readonly notice?: Notice };
 

@@ -1,6 +1,13 @@
 import { consumerProfile } from '../consumers/consumer-profiles';
 import type { IncidentKind, Notice, Severity } from './incident';
 
+/** Which deployment an alert is about: the reader may run several (prod, staging, another account). */
+export interface DeploymentFacts {
+  readonly stackName: string;
+  readonly account: string;
+  readonly region: string;
+}
+
 export interface MessageContext {
   readonly instanceName: string;
   readonly instanceUrl: string;
@@ -20,10 +27,13 @@ export interface MessageContext {
   readonly consumerTokenExpiresAt?: number;
   /** That token's OAuth client, for the tool's paste steps. */
   readonly consumerClientId?: string;
-  /** The operator CLI's name, as ops type it. */
+  /** The operator CLI as ops type it in the deployment repository, e.g. "npx snow-token". */
   readonly cli: string;
-  /** Where the runbook lives; section anchors are appended. */
-  readonly runbook: string;
+  /** Where the runbook lives (section anchors are appended); none: the steps in the email are all there is. */
+  readonly runbook?: string;
+  readonly deployment: DeploymentFacts;
+  /** The subject the incident was opened with: every later email of it keeps it, so mail clients thread them. */
+  readonly incidentSubject?: string;
 }
 
 export interface Message {
@@ -50,8 +60,10 @@ export function daysLeft(expiresAt: number, now: number): number {
 }
 
 interface Text {
-  /** When the condition began, if not when it was first seen (an expiry has an exact moment). */
-  readonly since?: number;
+  /** The date that matters, when it is not when the condition was first seen: an expiry's moment. */
+  readonly date?: { readonly label: 'Expires' | 'Expired'; readonly at: number };
+  /** The subject's wording when the incident opens, if not `title` and since when. */
+  readonly subject?: string;
   readonly what: string;
   readonly title: string;
   readonly impact: string;
@@ -68,8 +80,18 @@ function syncJobImpact(ctx: MessageContext): string {
   return `The stored access token stays valid until ${formatTime(ctx.accessTokenExpiresAt)}; after that, sync jobs get 401 from ServiceNow until this is fixed.`;
 }
 
+/** The command as a person pastes it: in the deployment repository, naming the stack and region it acts on. */
+export function command(ctx: Pick<MessageContext, 'cli' | 'deployment'>, args: string): string {
+  return `${ctx.cli} ${args} --stack ${ctx.deployment.stackName} --region ${ctx.deployment.region}`;
+}
+
+/** "In the deployment repository ... run:" and the command on a line of its own; `lead` continues a sentence. */
+function run(ctx: MessageContext, args: string, lead = 'In'): string {
+  return `${lead} the deployment repository (where its cdk.json is), signed in to AWS account ${ctx.deployment.account}, run:\n\n    ${command(ctx, args)}`;
+}
+
 function renewFix(ctx: MessageContext): string {
-  return `Run, from a machine with AWS access to this deployment:\n\n    ${ctx.cli} renew ${ctx.instanceName}\n\nIt asks for the integration user's password (never stored) and starts a new refresh token.`;
+  return `${run(ctx, `renew ${ctx.instanceName}`)}\n\nIt asks for the integration user's password (never stored) and starts a new refresh token.`;
 }
 
 function refreshText(reason: string, ctx: MessageContext): Text {
@@ -88,7 +110,7 @@ function refreshText(reason: string, ctx: MessageContext): Text {
         title: 'refresh token refused',
         what: `ServiceNow refused the refresh token${expires ? `, which should be valid until ${formatTime(expires)}` : ''}. It was revoked, or the client secret changed in the Application Registry. (ServiceNow gives the same answer for both; the instance's system log has the real reason.)`,
         impact: syncJobImpact(ctx),
-        fix: `${renewFix(ctx)}\nIf the client secret changed, run "${ctx.cli} bootstrap ${ctx.instanceName}" instead: it asks for the new one.`,
+        fix: `${renewFix(ctx)}\nIf the client secret changed, run "${command(ctx, `bootstrap ${ctx.instanceName} --new-client`)}" instead: it asks for the new one.`,
         anchor: 'refresh-token-refused',
       };
     case 'invalid-credentials-secret':
@@ -104,7 +126,7 @@ function refreshText(reason: string, ctx: MessageContext): Text {
         title: 'ServiceNow refuses the grant',
         what: `ServiceNow refused to issue an access token: ${ctx.detail ?? 'the grant was refused'}. (ServiceNow gives the same answer for every cause; the instance's system log has the real one.)`,
         impact: syncJobImpact(ctx),
-        fix: `Fix the cause in ServiceNow, then check with:\n\n    ${ctx.cli} doctor ${ctx.instanceName}\n\nIf the client secret or the key changed, store the new one with "${ctx.cli} bootstrap ${ctx.instanceName} --new-client".`,
+        fix: `Fix the cause in ServiceNow. ${run(ctx, `doctor ${ctx.instanceName}`, 'Then, to check, in')}\n\nIf the client secret or the key changed, store the new one with "${command(ctx, `bootstrap ${ctx.instanceName} --new-client`)}".`,
         anchor: 'grant-refused',
       };
     case 'not-bootstrapped':
@@ -112,15 +134,15 @@ function refreshText(reason: string, ctx: MessageContext): Text {
         title: 'no credentials stored yet',
         what: 'The instance is configured, but no credentials have been stored for it.',
         impact: 'Sync jobs have no access token until the instance is bootstrapped.',
-        fix: `Run:\n\n    ${ctx.cli} bootstrap ${ctx.instanceName}\n\nIt asks for the OAuth client id and secret and the integration user's password (never stored).`,
+        fix: `${run(ctx, `bootstrap ${ctx.instanceName}`)}\n\nIt asks for the OAuth client id and secret and the integration user's password (never stored).`,
         anchor: 'not-bootstrapped',
       };
     default:
       return {
         title: 'token refresh failing',
-        what: `The refresher has not been able to get a new access token since ${formatTime(ctx.since)} (${formatDuration(ctx.now - ctx.since)}). Last error: ${ctx.detail ?? reason}.`,
+        what: `The refresher has not been able to get a new access token since ${formatTime(ctx.since)}. Last error: ${ctx.detail ?? reason}.`,
         impact: syncJobImpact(ctx),
-        fix: `Usually nothing: the refresher keeps retrying and emails again when it recovers. If it lasts, check that ${ctx.instanceUrl} is up, and run:\n\n    ${ctx.cli} doctor ${ctx.instanceName}`,
+        fix: `Usually nothing: the refresher keeps retrying and emails again when it recovers. If it lasts, check that ${ctx.instanceUrl} is up; ${run(ctx, `doctor ${ctx.instanceName}`, 'then, in')}`,
         anchor: 'token-refresh-failing',
       };
   }
@@ -132,7 +154,7 @@ function probeText(kind: IncidentKind, reason: string, ctx: MessageContext): Tex
       title: 'ServiceNow denies the integration user (403)',
       what: `The probe got 403 from ServiceNow: the integration user lacks a role, or an ACL denies it. (${ctx.detail ?? 'forbidden'})`,
       impact: 'Sync jobs that read or write the same tables will fail with 403 too.',
-      fix: `In ServiceNow, give the integration user the role snc_platform_rest_api_access (itil contains it) and check the ACLs of the tables your sync jobs use. Then check with:\n\n    ${ctx.cli} doctor ${ctx.instanceName}`,
+      fix: `In ServiceNow, give the integration user the role snc_platform_rest_api_access (itil contains it) and check the ACLs of the tables your sync jobs use. ${run(ctx, `doctor ${ctx.instanceName}`, 'Then, to check, in')}`,
       anchor: 'access-denied-403',
     };
   }
@@ -141,14 +163,14 @@ function probeText(kind: IncidentKind, reason: string, ctx: MessageContext): Tex
       title: 'ServiceNow refuses valid access tokens (401)',
       what: `ServiceNow refused an access token that should be valid${ctx.accessTokenExpiresAt ? ` until ${formatTime(ctx.accessTokenExpiresAt)}` : ''}, and again after an immediate refresh. The integration user may be locked or inactive, or lack "Web service access".`,
       impact: 'Sync jobs get 401 from ServiceNow.',
-      fix: `In ServiceNow, check that the integration user is active and not locked. Then run:\n\n    ${ctx.cli} doctor ${ctx.instanceName}`,
+      fix: `In ServiceNow, check that the integration user is active and not locked. ${run(ctx, `doctor ${ctx.instanceName}`, 'Then, to check, in')}`,
       anchor: 'access-token-refused-401',
     };
   }
   if (kind === 'rate-limited') {
     return {
       title: 'rate limited by ServiceNow',
-      what: `ServiceNow has been answering 429 (rate limit exceeded) since ${formatTime(ctx.since)} (${formatDuration(ctx.now - ctx.since)}). ${ctx.detail ?? ''}`.trim(),
+      what: `ServiceNow has been answering 429 (rate limit exceeded) since ${formatTime(ctx.since)}. ${ctx.detail ?? ''}`.trim(),
       impact: 'Sync jobs running as the same user are being throttled too (limits are per user per hour).',
       fix: 'In ServiceNow (System Web Services > REST API Rate Limiting), raise the rule that matches the integration user, or spread the sync jobs out.',
       anchor: 'rate-limited',
@@ -174,19 +196,28 @@ function probeText(kind: IncidentKind, reason: string, ctx: MessageContext): Tex
   }
   return {
     title: 'instance not answering properly',
-    what: `ServiceNow has not answered properly since ${formatTime(ctx.since)} (${formatDuration(ctx.now - ctx.since)}): ${ctx.detail ?? reason}.`,
+    what: `ServiceNow has not answered properly since ${formatTime(ctx.since)}: ${ctx.detail ?? reason}.`,
     impact: 'Sync jobs are likely failing the same way.',
-    fix: `Check that ${ctx.instanceUrl} is reachable from AWS and answers its REST API. Then run:\n\n    ${ctx.cli} doctor ${ctx.instanceName}`,
+    fix: `Check that ${ctx.instanceUrl} is reachable from AWS and answers its REST API. ${run(ctx, `doctor ${ctx.instanceName}`, 'Then, to check, in')}`,
     anchor: 'instance-unavailable',
   };
 }
 
+/** "30 days", "1 day", "6 hours": whole days left, as the countdown's thresholds count them. */
+function remaining(expires: number, now: number): string {
+  const left = daysLeft(expires, now);
+  if (left >= 1) return `${left} ${left === 1 ? 'day' : 'days'}`;
+  const hours = Math.max(1, Math.floor((expires - now) / 3_600_000));
+  return `${hours} ${hours === 1 ? 'hour' : 'hours'}`;
+}
+
 function expiryText(ctx: MessageContext): Text {
   const expires = ctx.refreshTokenExpiresAt ?? ctx.now;
-  const left = daysLeft(expires, ctx.now);
+  const subject = `refresh token expires ${formatTime(expires)}`;
   if (expires <= ctx.now) {
     return {
-      since: expires,
+      date: { label: 'Expired', at: expires },
+      subject,
       title: 'refresh token expired',
       what: `The refresh token expired on ${formatTime(expires)}. ServiceNow only renews it through a new password grant.`,
       impact: syncJobImpact(ctx),
@@ -194,12 +225,12 @@ function expiryText(ctx: MessageContext): Text {
       anchor: 'refresh-token-expired',
     };
   }
-  const hours = Math.max(1, Math.floor((expires - ctx.now) / 3_600_000));
-  const within =
-    left >= 1 ? `${left} ${left === 1 ? 'day' : 'days'}` : `${hours} ${hours === 1 ? 'hour' : 'hours'}`;
+  const within = remaining(expires, ctx.now);
   return {
+    date: { label: 'Expires', at: expires },
+    subject,
     title: `refresh token expires in ${within}`,
-    what: `The refresh token expires on ${formatTime(expires)}, a fixed lifespan after the last password grant. Refreshing does not extend it.`,
+    what: `The refresh token expires in ${within}, on ${formatTime(expires)}: a fixed lifespan after the last password grant. Refreshing does not extend it.`,
     impact: `Sync jobs keep working until then; after it, no new access tokens can be issued and sync jobs get 401.`,
     fix: renewFix(ctx),
     anchor: 'refresh-token-expiring',
@@ -208,16 +239,15 @@ function expiryText(ctx: MessageContext): Text {
 
 function certificateText(ctx: MessageContext): Text {
   const expires = ctx.certificateExpiresAt ?? ctx.now;
-  const left = daysLeft(expires, ctx.now);
   const expired = expires <= ctx.now;
+  const within = remaining(expires, ctx.now);
   return {
-    ...(expired && { since: expires }),
-    title: expired
-      ? 'signing certificate expired'
-      : `signing certificate expires in ${left} ${left === 1 ? 'day' : 'days'}`,
-    what: `The certificate that ServiceNow uses to verify this instance's JWT assertions ${expired ? 'expired' : 'expires'} on ${formatTime(expires)}. After that, ServiceNow refuses every new access token.`,
+    date: { label: expired ? 'Expired' : 'Expires', at: expires },
+    subject: `signing certificate expires ${formatTime(expires)}`,
+    title: expired ? 'signing certificate expired' : `signing certificate expires in ${within}`,
+    what: `The certificate that ServiceNow uses to verify this instance's JWT assertions ${expired ? 'expired on' : `expires in ${within}, on`} ${formatTime(expires)}. After that, ServiceNow refuses every new access token.`,
     impact: expired ? syncJobImpact(ctx) : 'Sync jobs keep working until then.',
-    fix: `Make a new key and certificate and register it:\n\n    ${ctx.cli} bootstrap ${ctx.instanceName} --grant jwt_bearer --new-client\n\nIt prints the certificate and the ServiceNow steps, and waits until the new one works.`,
+    fix: `Make a new key and certificate and register it: ${run(ctx, `bootstrap ${ctx.instanceName} --grant jwt_bearer --new-client`, 'in')}\n\nIt prints the certificate and the ServiceNow steps, and waits until the new one works.`,
     anchor: 'certificate-expiring',
   };
 }
@@ -237,9 +267,7 @@ function consumerFix(ctx: MessageContext): string {
   const consumer = ctx.consumer ?? 'the tool';
   const profile = consumerProfile(consumer);
   return [
-    'Run, from a machine with AWS access to this deployment:',
-    '',
-    `    ${ctx.cli} handoff ${ctx.instanceName} --to ${consumer}`,
+    run(ctx, `handoff ${ctx.instanceName} --to ${consumer}`),
     '',
     `It asks for the client secret and the integration user's password (never stored) and shows the new refresh token once. Then ${profile.label}'s admin pastes it:`,
     '',
@@ -275,9 +303,11 @@ function consumerTokenText(kind: IncidentKind, reason: string, ctx: MessageConte
     };
   }
   const date = formatTime(expires).slice(0, 10);
+  const subject = `${label}'s refresh token for ${ctx.instanceName} expires ${formatTime(expires)}`;
   if (expires <= ctx.now) {
     return {
-      since: expires,
+      date: { label: 'Expired', at: expires },
+      subject,
       title: `${label}'s refresh token for ${ctx.instanceName} expired on ${date}`,
       what: `The refresh token ${label} holds for ${ctx.instanceUrl} expired on ${formatTime(expires)}. ServiceNow only renews it through a new password grant.`,
       impact,
@@ -285,11 +315,10 @@ function consumerTokenText(kind: IncidentKind, reason: string, ctx: MessageConte
       anchor: 'consumer-token-expiring',
     };
   }
-  const left = daysLeft(expires, ctx.now);
-  const hours = Math.max(1, Math.floor((expires - ctx.now) / 3_600_000));
-  const within =
-    left >= 1 ? `${left} ${left === 1 ? 'day' : 'days'}` : `${hours} ${hours === 1 ? 'hour' : 'hours'}`;
+  const within = remaining(expires, ctx.now);
   return {
+    date: { label: 'Expires', at: expires },
+    subject,
     title: `${label}'s refresh token for ${ctx.instanceName} expires in ${within}, on ${date}`,
     what: `The refresh token ${label} holds for ${ctx.instanceUrl} expires on ${formatTime(expires)}, a fixed lifespan after the password grant that issued it. ${label}'s own refreshes do not extend it.`,
     impact: `${label} keeps synchronising until then; after it, it stops and raises its "no access is possible" flag.`,
@@ -328,7 +357,43 @@ const RESOLVED_TITLES: Record<IncidentKind, string> = {
   'consumer-token-refused': 'refresh token handed off anew',
 };
 
-/** Plain text for a phone screen: what happened and since when, what it means, the exact fix. */
+/** SNS email subjects are at most 100 characters. */
+const SUBJECT_MAX = 99;
+
+/**
+ * The subject an incident opens with and keeps to the end (reminders, escalations, recovery), so
+ * mail clients thread them: the instance, what happened and when (the expiry date, or since when).
+ */
+export function incidentSubject(kind: IncidentKind, reason: string, ctx: MessageContext): string {
+  const t = text(kind, reason, ctx);
+  // A tool's titles name the tool and the instance in their own words.
+  const prefix =
+    ctx.consumer === undefined ? `[ServiceNow token] ${ctx.instanceName}: ` : '[ServiceNow token] ';
+  return `${prefix}${t.subject ?? `${t.title} since ${formatTime(ctx.since)}`}`.slice(0, SUBJECT_MAX);
+}
+
+function where(ctx: MessageContext): string[] {
+  const { stackName, account, region } = ctx.deployment;
+  return [
+    `Instance:   ${ctx.instanceName} (${ctx.instanceUrl})`,
+    `Deployment: stack ${stackName}, AWS account ${account}, region ${region}`,
+  ];
+}
+
+function runbookLine(ctx: MessageContext, anchor: string): string[] {
+  return ctx.runbook ? ['', `Runbook: ${ctx.runbook}#${anchor}`] : [];
+}
+
+const STATE: Record<Exclude<Notice, 'resolved'>, Record<Severity, string>> = {
+  opened: { 'action-required': 'ACTION REQUIRED', warning: 'WARNING' },
+  escalated: { 'action-required': 'ACTION REQUIRED', warning: 'WARNING' },
+  reminder: { 'action-required': 'REMINDER, ACTION REQUIRED', warning: 'REMINDER' },
+};
+
+/**
+ * Plain text for a phone screen, state first: what happened and since when, the date that matters,
+ * where (instance, stack, account, region), what it means, and the exact command that fixes it.
+ */
 export function composeMessage(
   kind: IncidentKind,
   reason: string,
@@ -336,55 +401,64 @@ export function composeMessage(
   notice: Notice,
   ctx: MessageContext,
 ): Message {
+  const subject = ctx.incidentSubject ?? incidentSubject(kind, reason, ctx);
   const consumer = ctx.consumer === undefined ? undefined : consumerProfile(ctx.consumer).label;
-  // A tool's token: the subject names the tool and the instance in its own words.
-  const prefix = consumer === undefined ? `[servicenow-token] ${ctx.instanceName}: ` : '[servicenow-token] ';
   if (notice === 'resolved' && consumer !== undefined) {
     return {
-      subject: `${prefix}${consumer}'s refresh token for ${ctx.instanceName} ${RESOLVED_TITLES[kind].replace(/^refresh token /, '')}`,
+      subject,
       body: [
-        `Resolved at ${formatTime(ctx.now)}: a new refresh token was handed off to ${consumer} with "${ctx.cli} handoff".${ctx.consumerTokenExpiresAt === undefined ? '' : ` It expires on ${formatTime(ctx.consumerTokenExpiresAt)}.`}`,
+        `RESOLVED: a new refresh token was handed off to ${consumer} with "${ctx.cli} handoff".${ctx.consumerTokenExpiresAt === undefined ? '' : ` It expires on ${formatTime(ctx.consumerTokenExpiresAt)}.`}`,
+        '',
+        `Resolved:   ${formatTime(ctx.now)}`,
+        ...where(ctx),
         '',
         `Nothing more to do, once ${consumer}'s admin has pasted it.`,
-        '',
-        `Instance: ${ctx.instanceUrl}`,
       ].join('\n'),
     };
   }
   if (notice === 'resolved') {
     const renewed =
       kind === 'refresh-token-expiry' && ctx.refreshTokenExpiresAt !== undefined
-        ? `\nThe refresh token now expires on ${formatTime(ctx.refreshTokenExpiresAt)}.`
+        ? ` The refresh token now expires on ${formatTime(ctx.refreshTokenExpiresAt)}.`
         : '';
+    // A countdown has no "since" worth telling: its date is the expiry, named in the subject.
+    const countdown =
+      kind === 'refresh-token-expiry' || kind === 'certificate-expiry' || kind === 'consumer-token-expiry';
     return {
-      subject: `${prefix}${RESOLVED_TITLES[kind]}`,
+      subject,
       body: [
-        `Resolved at ${formatTime(ctx.now)}, after ${formatDuration(ctx.now - ctx.since)} (since ${formatTime(ctx.since)}).${renewed}`,
+        `RESOLVED: ${RESOLVED_TITLES[kind]}.${renewed}`,
+        '',
+        countdown
+          ? `Resolved:   ${formatTime(ctx.now)}`
+          : `Resolved:   ${formatTime(ctx.now)}, after ${formatDuration(ctx.now - ctx.since)}`,
+        ...(countdown ? [] : [`Since:      ${formatTime(ctx.since)}`]),
+        ...where(ctx),
         '',
         'Nothing to do.',
-        '',
-        `Instance: ${ctx.instanceUrl}`,
       ].join('\n'),
     };
   }
   const t = text(kind, reason, ctx);
-  const tag = severity === 'action-required' ? ' (action required)' : '';
-  const again = notice === 'reminder' ? ' (reminder)' : '';
-  const full = `${prefix}${t.title}${tag}${again}`;
+  const date = t.date
+    ? `${`${t.date.label}:`.padEnd(12)}${formatTime(t.date.at)}`
+    : `Since:      ${formatTime(ctx.since)}`;
   return {
-    // A tool's subject is long already: its title, whole, matters more than the tag.
-    subject: (full.length > 99 && consumer !== undefined ? `${prefix}${t.title}${again}` : full).slice(0, 99),
+    subject,
     body: [
+      `${STATE[notice][severity]}: ${t.title}.`,
+      '',
       t.what,
       '',
-      `Since: ${formatTime(t.since ?? ctx.since)}`,
+      date,
+      `Sent:       ${formatTime(ctx.now)}`,
+      ...where(ctx),
+      '',
       consumer === undefined ? `For sync jobs: ${t.impact}` : `For ${consumer}: ${t.impact}`,
       '',
       'What to do:',
       t.fix,
-      '',
-      `Runbook: ${ctx.runbook}#${t.anchor}`,
-      `Instance: ${ctx.instanceUrl}`,
+      ...runbookLine(ctx, t.anchor),
     ].join('\n'),
   };
 }

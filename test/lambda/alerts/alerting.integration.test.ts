@@ -56,14 +56,18 @@ describe('alerts over the simulator and the local AWS emulator', () => {
     const resolved = await alerting.emails();
 
     expect(opened.map((e) => e.subject)).toEqual([
-      '[servicenow-token] acme: refresh token refused (action required)',
+      expect.stringMatching(
+        /^\[ServiceNow token\] acme: refresh token refused since \d{4}-\d\d-\d\d \d\d:\d\d UTC$/,
+      ),
     ]);
     expect(opened[0]?.attributes).toMatchObject({
       instance: 'acme',
       kind: 'refresh',
       severity: 'action-required',
     });
-    expect(resolved.map((e) => e.subject)).toEqual(['[servicenow-token] acme: token refresh working again']);
+    // One subject for the whole incident, so mail clients thread the recovery under the alert.
+    expect(resolved.map((e) => e.subject)).toEqual([opened[0]?.subject]);
+    expect(resolved[0]?.body).toMatch(/^RESOLVED: token refresh working again\./);
   });
 
   it('sends one email per transition when probes run concurrently and are retried', async () => {
@@ -84,13 +88,12 @@ describe('alerts over the simulator and the local AWS emulator', () => {
     const resolved = await alerting.emails();
 
     expect(opened).toHaveLength(1);
-    expect(opened[0]?.subject).toBe(
-      '[servicenow-token] acme: ServiceNow denies the integration user (403) (action required)',
+    expect(opened[0]?.subject).toMatch(
+      /^\[ServiceNow token\] acme: ServiceNow denies the integration user \(403\) since /,
     );
     expect(opened[0]?.body).toMatch(/snc_platform_rest_api_access/);
-    expect(resolved.map((e) => e.subject)).toEqual([
-      '[servicenow-token] acme: access to ServiceNow restored',
-    ]);
+    expect(resolved.map((e) => e.subject)).toEqual([opened[0]?.subject]);
+    expect(resolved[0]?.body).toMatch(/^RESOLVED: access to ServiceNow restored\./);
   });
 
   it('announces each countdown threshold once when expiry watches run concurrently and are retried', async () => {
@@ -101,9 +104,12 @@ describe('alerts over the simulator and the local AWS emulator', () => {
     const emails = await alerting.emails();
 
     expect(emails.map((e) => e.subject)).toEqual([
-      '[servicenow-token] acme: refresh token expires in 6 days (action required)',
+      expect.stringMatching(
+        /^\[ServiceNow token\] acme: refresh token expires \d{4}-\d\d-\d\d \d\d:\d\d UTC$/,
+      ),
     ]);
-    expect(emails[0]?.body).toMatch(/snow-token renew acme/);
+    expect(emails[0]?.body).toMatch(/^ACTION REQUIRED: refresh token expires in 6 days\./);
+    expect(emails[0]?.body).toMatch(/npx snow-token renew acme --stack \S+ --region \S+/);
     const events = await alerting.events();
     expect(events.map((e) => e.detailType)).toEqual(
       expect.arrayContaining(['Incident Opened', 'Refresh Token Expiring']),
@@ -196,7 +202,7 @@ describe('alerts over the simulator and the local AWS emulator', () => {
     await alerting.watch()();
 
     const [email] = await alerting.emails();
-    expect(email?.subject).toBe('[servicenow-token] acme: access token lifespan too short');
+    expect(email?.subject).toMatch(/^\[ServiceNow token\] acme: access token lifespan too short since /);
     expect(email?.body).toMatch(/live 600 s/);
   });
 });

@@ -115,7 +115,7 @@ describe('failures alert with the fix for their grant', () => {
     expect(response.results[0]?.outcome).toBe('grant-rejected');
     const emails = await alerting.emails();
     expect(emails.map((e) => e.subject)).toEqual([
-      '[servicenow-token] acme: ServiceNow refuses the grant (action required)',
+      expect.stringMatching(/^\[ServiceNow token\] acme: ServiceNow refuses the grant since /),
     ]);
     return emails[0]?.body ?? '';
   }
@@ -177,8 +177,11 @@ describe('failures alert with the fix for their grant', () => {
 
     const emails = await alerting.emails();
     expect(emails.map((e) => e.subject)).toEqual([
-      '[servicenow-token] acme: signing certificate expires in 19 days',
+      expect.stringMatching(
+        /^\[ServiceNow token\] acme: signing certificate expires \d{4}-\d\d-\d\d \d\d:\d\d UTC$/,
+      ),
     ]);
+    expect(emails[0]?.body).toMatch(/^WARNING: signing certificate expires in 19 days\./);
     expect(emails[0]?.body).toMatch(/snow-token bootstrap acme --grant jwt_bearer --new-client/);
   });
 });

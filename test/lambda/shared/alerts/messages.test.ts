@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import type { IncidentKind, Notice } from '../../../../lambda/shared/alerts/incident';
+import {
+  composeMessage,
+  incidentSubject,
+  type MessageContext,
+} from '../../../../lambda/shared/alerts/messages';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const NOW = Date.UTC(2026, 2, 21, 9, 0);
+
+const ctx: MessageContext = {
+  instanceName: 'acme',
+  instanceUrl: 'https://acme.service-now.com',
+  now: NOW,
+  since: NOW - 20 * 60_000,
+  cli: 'npx snow-token',
+  deployment: { stackName: 'TokensProd', account: '123456789012', region: 'eu-central-1' },
+  accessTokenExpiresAt: NOW + HOUR,
+  refreshTokenExpiresAt: NOW + 30 * DAY + 6 * HOUR,
+  certificateExpiresAt: NOW + 14 * DAY + 2 * HOUR,
+  accessTokenLifespanSeconds: 600,
+  scheduleIntervalSeconds: 60,
+};
+
+/** Every kind with the reasons its observers report. */
+const CASES: [IncidentKind, string][] = [
+  ['refresh', 'refresh-token-expired'],
+  ['refresh', 'refresh-token-rejected'],
+  ['refresh', 'invalid-credentials-secret'],
+  ['refresh', 'grant-rejected'],
+  ['refresh', 'not-bootstrapped'],
+  ['refresh', 'malformed'],
+  ['access-denied', 'forbidden'],
+  ['access-denied', 'unauthorized'],
+  ['unavailable', 'hibernating'],
+  ['unavailable', 'offline'],
+  ['unavailable', 'server-error'],
+  ['rate-limited', 'rate-limited'],
+  ['refresh-token-expiry', 'expiring'],
+  ['certificate-expiry', 'expiring'],
+  ['config-drift', 'lifespan-too-short'],
+];
+
+describe('alert emails', () => {
+  it.each(CASES)('%s (%s) names the instance, stack, account and region, and when', (kind, reason) => {
+    const { body } = composeMessage(kind, reason, 'action-required', 'opened', ctx);
+
+    expect(body.split('\n')[0]).toMatch(/^ACTION REQUIRED: /);
+    expect(body).toContain('Instance:   acme (https://acme.service-now.com)');
+    expect(body).toContain('Deployment: stack TokensProd, AWS account 123456789012, region eu-central-1');
+    expect(body).toMatch(/^(Since|Expires|Expired): +\d{4}-\d\d-\d\d \d\d:\d\d UTC$/m);
+    expect(body).toContain('Sent:       2026-03-21 09:00 UTC');
+  });
+
+  it.each(
+    CASES.filter(([kind]) => kind !== 'rate-limited' && kind !== 'config-drift' && kind !== 'unavailable'),
+  )('%s (%s) gives a command to paste, with the stack and region it acts on', (kind, reason) => {
+    const { body } = composeMessage(kind, reason, 'action-required', 'opened', ctx);
+
+    expect(body).toMatch(
+      /^ {4}npx snow-token (renew|doctor|bootstrap) acme( --grant jwt_bearer --new-client)? --stack TokensProd --region eu-central-1$/m,
+    );
+    expect(body).toContain('signed in to AWS account 123456789012');
+  });
+
+  it('links the runbook section when a runbook is configured, and leaves the line out when none is', () => {
+    const withRunbook = composeMessage('refresh', 'refresh-token-rejected', 'action-required', 'opened', {
+      ...ctx,
+      runbook: 'https://wiki.example.com/servicenow-token',
+    });
+    const without = composeMessage('refresh', 'refresh-token-rejected', 'action-required', 'opened', ctx);
+
+    expect(withRunbook.body).toContain(
+      'Runbook: https://wiki.example.com/servicenow-token#refresh-token-refused',
+    );
+    expect(without.body).not.toContain('Runbook');
+    expect(without.body).toContain('What to do:\nIn the deployment repository');
+  });
+
+  it('reads the configured threshold: a 30-day warning says 30 days, with the expiry date and time', () => {
+    const { subject, body } = composeMessage('refresh-token-expiry', 'expiring', 'warning', 'opened', ctx);
+
+    expect(subject).toBe('[ServiceNow token] acme: refresh token expires 2026-04-20 15:00 UTC');
+    expect(body.split('\n')[0]).toBe('WARNING: refresh token expires in 30 days.');
+    expect(body).toContain('Expires:    2026-04-20 15:00 UTC');
+    expect(body).not.toContain('Since:');
+  });
+
+  it.each<Notice>(['reminder', 'escalated', 'resolved'])(
+    'keeps the subject the incident opened with in its %s email',
+    (notice) => {
+      const opened = incidentSubject('unavailable', 'hibernating', ctx);
+      const later = composeMessage('unavailable', 'server-error', 'action-required', notice, {
+        ...ctx,
+        now: NOW + 5 * HOUR,
+        incidentSubject: opened,
+      });
+
+      expect(opened).toBe('[ServiceNow token] acme: instance is hibernating since 2026-03-21 08:40 UTC');
+      expect(later.subject).toBe(opened);
+    },
+  );
+
+  it('says in its first line that an incident is over, with where it happened', () => {
+    const { body } = composeMessage('unavailable', 'server-error', 'warning', 'resolved', {
+      ...ctx,
+      now: ctx.since + 2 * HOUR,
+    });
+
+    expect(body.split('\n')[0]).toBe('RESOLVED: instance answering again.');
+    expect(body).toContain('Resolved:   2026-03-21 10:40 UTC, after 2 h');
+    expect(body).toContain('Deployment: stack TokensProd, AWS account 123456789012, region eu-central-1');
+  });
+
+  it('keeps subjects within the 100 characters SNS allows', () => {
+    const long = { ...ctx, instanceName: 'a'.repeat(63) };
+    for (const [kind, reason] of CASES) expect(incidentSubject(kind, reason, long).length).toBeLessThan(100);
+  });
+});
