@@ -4,6 +4,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { METRICS } from '../lambda/shared/metrics-namespace';
+import { runbookReference } from './operational-alarms';
 
 export interface DeadManSwitchProps {
   readonly topic: sns.ITopic;
@@ -13,6 +14,8 @@ export interface DeadManSwitchProps {
   readonly probeInterval: Duration;
   /** e.g. "servicenow-token" */
   readonly alarmNamePrefix: string;
+  /** @default - descriptions name docs/runbook.md */
+  readonly runbookUrl?: string;
 }
 
 /**
@@ -44,7 +47,7 @@ export class DeadManSwitch extends Construct {
 
     this.silentInstancesAlarm = new cloudwatch.Alarm(this, 'SilentInstancesAlarm', {
       alarmName: `${props.alarmNamePrefix}-no-refresh`,
-      alarmDescription: `At least one instance has had no new access token for ${period}: its sync jobs will soon (or already) hold an expired token. The probe's log names each one ("dead-man: no new access token"); the state table item of that instance says what the refresher last saw. The runbook: docs/runbook.md.`,
+      alarmDescription: `At least one instance has had no new access token for ${period}: its sync jobs will soon (or already) hold an expired token. The probe's log names each one ("dead-man: no new access token"); the state table item of that instance says what the refresher last saw. ${runbookReference(props.runbookUrl, 'alarm-no-refresh')}`,
       metric: reading(cloudwatch.Stats.MAXIMUM, props.probeInterval),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -55,7 +58,7 @@ export class DeadManSwitch extends Construct {
     });
     this.noReadingAlarm = new cloudwatch.Alarm(this, 'NoReadingAlarm', {
       alarmName: `${props.alarmNamePrefix}-dead-man-silent`,
-      alarmDescription: `The probe has published no dead-man reading (${METRICS.deadMan.metricName}) for ${period}, so nothing is watching whether access tokens are refreshed. Check that the probe function runs on its schedule and see its log group.`,
+      alarmDescription: `The probe has published no dead-man reading (${METRICS.deadMan.metricName}) for ${period}, so nothing is watching whether access tokens are refreshed. Check that the probe function runs on its schedule and see its log group. ${runbookReference(props.runbookUrl, 'alarm-no-refresh')}`,
       metric: reading(cloudwatch.Stats.SAMPLE_COUNT, props.deadManPeriod),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,

@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { MetricName } from '../lambda/shared/metrics';
@@ -15,7 +16,19 @@ export interface RefresherDashboardProps {
    * whole fleet (they publish fleet figures only: the minimum, sum or p90 over all instances).
    */
   readonly perInstance: boolean;
+  /** Shown at the top, with their state. @default - none */
+  readonly alarms?: readonly cloudwatch.IAlarm[];
+  /** The functions' log groups, for the view of the last failures. @default - no log view */
+  readonly logGroups?: readonly logs.ILogGroup[];
 }
+
+/** The last warnings and errors the functions logged (Powertools JSON: level, message, instance). */
+export const LAST_FAILURES_QUERY = [
+  'fields @timestamp, level, instance, message, error',
+  "filter level in ['ERROR', 'WARN', 'CRITICAL']",
+  'sort @timestamp desc',
+  'limit 50',
+];
 
 /**
  * With per-instance metrics, one line per instance on every per-instance graph, through CloudWatch
@@ -67,6 +80,19 @@ export class RefresherDashboard extends Construct {
             height: 2,
           }),
         ],
+        ...(props.alarms?.length
+          ? [
+              [
+                new cloudwatch.AlarmStatusWidget({
+                  title: 'Alarms',
+                  alarms: [...props.alarms],
+                  width: 24,
+                  height: 3,
+                  sortBy: cloudwatch.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP,
+                }),
+              ],
+            ]
+          : []),
         [
           graph(
             'Refresh token days left',
@@ -114,6 +140,20 @@ export class RefresherDashboard extends Construct {
             }),
           ]),
         ],
+        ...(props.logGroups?.length
+          ? [
+              [
+                new cloudwatch.LogQueryWidget({
+                  title: 'Last failures (warnings and errors the functions logged)',
+                  logGroupNames: props.logGroups.map((g) => g.logGroupName),
+                  queryLines: LAST_FAILURES_QUERY,
+                  view: cloudwatch.LogQueryVisualizationType.TABLE,
+                  width: 24,
+                  height: 8,
+                }),
+              ],
+            ]
+          : []),
       ],
     });
   }

@@ -185,6 +185,11 @@ export class ServiceNowTokenRefresher extends Construct {
   readonly dashboard?: cloudwatch.Dashboard;
   /** The dead-man's switch: its alarm on silent instances, and its alarm on a missing reading. */
   readonly deadManSwitch: DeadManSwitch;
+  /**
+   * The alarms on the machinery (function errors and throttles, failed scheduled runs, the dead-man's
+   * switch), for routing elsewhere, e.g. `alarm.addAlarmAction(...)` to an incident tool.
+   */
+  readonly alarms: readonly cloudwatch.IAlarm[];
   readonly secretNamePrefix: string;
   readonly instanceNames: readonly string[];
   /** The nested stacks holding the per-instance resources, by group ID. */
@@ -202,8 +207,12 @@ export class ServiceNowTokenRefresher extends Construct {
     this.encryptionKey = props.encryptionKey;
     const settings = validateProps(props, prefix);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    // Alarm and dashboard names: the prefix without its slash, in characters both accept.
-    const alarmNamePrefix = prefix.replace(/\/+$/, '').replace(/[^A-Za-z0-9_-]/g, '-');
+    // Alarm and dashboard names are unique per account and region: the stack's name and the prefix
+    // (without its slash), in characters both accept, so two stacks with one prefix do not collide.
+    const alarmNamePrefix = `${Stack.of(this).stackName}-${prefix.replace(/\/+$/, '')}`.replace(
+      /[^A-Za-z0-9_-]/g,
+      '-',
+    );
     if ((props.operatorPrincipalArns ?? []).length === 0) {
       Validations.of(this).addWarning(
         'NoOperators',
@@ -352,18 +361,25 @@ export class ServiceNowTokenRefresher extends Construct {
       });
     }
 
-    new OperationalAlarms(this, 'Alarms', {
+    const operationalAlarms = new OperationalAlarms(this, 'Alarms', {
       functions: { refresher, probe, 'expiry-watch': expiryWatch },
       failedInvocations,
       topic: this.alertTopic,
       alarmNamePrefix,
+      runbookUrl: props.runbookUrl,
     });
     this.deadManSwitch = new DeadManSwitch(this, 'DeadManSwitch', {
       topic: this.alertTopic,
       deadManPeriod: settings.deadManPeriod,
       probeInterval: settings.probeInterval,
       alarmNamePrefix,
+      runbookUrl: props.runbookUrl,
     });
+    this.alarms = [
+      ...operationalAlarms.alarms,
+      this.deadManSwitch.silentInstancesAlarm,
+      this.deadManSwitch.noReadingAlarm,
+    ];
 
     const groups = new Map<string, NestedStack>();
     settings.instances.forEach((instance, index) => {
@@ -414,6 +430,8 @@ export class ServiceNowTokenRefresher extends Construct {
         functions: [refresher, probe, expiryWatch].map((f) => f.function),
         failedInvocations,
         perInstance: perInstanceMetrics,
+        alarms: this.alarms,
+        logGroups: [refresher, probe, expiryWatch].map((f) => f.logGroup),
       }).dashboard;
     }
   }

@@ -26,8 +26,8 @@ export const alertingEnvironmentSchema = z.object({
   CLI_NAME: z.string().min(1).default(DEFAULT_ALERT_SETTINGS.cli),
   /** Named in every email, with the account and region (by default those of the alert topic). */
   STACK_NAME: z.string().min(1).default('(stack not set)'),
-  STACK_ACCOUNT: z.string().min(1).optional(),
-  STACK_REGION: z.string().min(1).optional(),
+  STACK_ACCOUNT: z.string().optional(),
+  STACK_REGION: z.string().optional(),
 });
 
 export type AlertingEnvironment = z.infer<typeof alertingEnvironmentSchema>;
@@ -74,7 +74,7 @@ export function deploymentFacts(
   const [, , , region, account] = env.ALERT_TOPIC_ARN.split(':');
   return {
     stackName: env.STACK_NAME,
-    account: env.STACK_ACCOUNT ?? (account || 'unknown'),
-    region: env.STACK_REGION ?? (region || 'unknown'),
+    account: env.STACK_ACCOUNT || account || 'unknown',
+    region: env.STACK_REGION || region || 'unknown',
   };
 }

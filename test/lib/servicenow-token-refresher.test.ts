@@ -382,7 +382,7 @@ describe('the alarms', () => {
     (fn) => {
       for (const metric of ['Errors', 'Throttles']) {
         parent.hasResourceProperties('AWS::CloudWatch::Alarm', {
-          AlarmName: `servicenow-token-${fn}-${metric.toLowerCase()}`,
+          AlarmName: `ServiceNowTokenRefresher-servicenow-token-${fn}-${metric.toLowerCase()}`,
           MetricName: metric,
           Namespace: 'AWS/Lambda',
           Statistic: 'Sum',
@@ -404,7 +404,7 @@ describe('the alarms', () => {
 
   it('have one dead-man switch for every instance: any instance without a new token for 2 hours', () => {
     parent.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'servicenow-token-no-refresh',
+      AlarmName: 'ServiceNowTokenRefresher-servicenow-token-no-refresh',
       Namespace: 'ServiceNowTokenRefresher',
       MetricName: 'SilentInstances',
       Dimensions: [{ Name: 'service', Value: 'servicenow-token-refresher' }],
@@ -420,7 +420,7 @@ describe('the alarms', () => {
 
   it('alarm when the dead-man reading itself stops for 2 hours: silence counts', () => {
     parent.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'servicenow-token-dead-man-silent',
+      AlarmName: 'ServiceNowTokenRefresher-servicenow-token-dead-man-silent',
       Namespace: 'ServiceNowTokenRefresher',
       MetricName: 'SilentInstances',
       Dimensions: [{ Name: 'service', Value: 'servicenow-token-refresher' }],

@@ -254,6 +254,36 @@ export class AlertingHarness {
     });
   }
 
+  /** A further rule on the bus, with `pattern` as deployed (CloudFormation's EventPattern), to a queue of its own. */
+  async route(name: string, pattern: unknown): Promise<() => Promise<ReceivedEvent[]>> {
+    const config = localAwsConfig();
+    const events = new EventBridgeClient(config);
+    const queueName = `${this.fixture.aws.prefix}-${name}`;
+    const url = (await this.sqs.send(new CreateQueueCommand({ QueueName: queueName }))).QueueUrl ?? '';
+    const attrs = await this.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
+    );
+    await events.send(
+      new PutRuleCommand({
+        Name: queueName,
+        EventBusName: this.busName,
+        EventPattern: JSON.stringify(pattern),
+      }),
+    );
+    await events.send(
+      new PutTargetsCommand({
+        Rule: queueName,
+        EventBusName: this.busName,
+        Targets: [{ Id: 'q', Arn: attrs.Attributes?.QueueArn ?? '' }],
+      }),
+    );
+    return async () =>
+      (await this.drain(url)).map((body) => {
+        const event = JSON.parse(body) as { 'detail-type': string; detail: Record<string, unknown> };
+        return { detailType: event['detail-type'], detail: event.detail };
+      });
+  }
+
   private async drain(queueUrl: string): Promise<string[]> {
     const bodies: string[] = [];
     for (let i = 0; i < 1000; i++) {

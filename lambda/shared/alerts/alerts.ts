@@ -215,6 +215,8 @@ export class Alerts {
       severity: outbox.severity,
     };
     if (outbox.notice === 'opened') events.push({ detailType: 'Incident Opened', detail });
+    // Escalations (a countdown reaching action-required, an expiry) page routing rules as openings do.
+    if (outbox.notice === 'escalated') events.push({ detailType: 'Incident Escalated', detail });
     if (outbox.notice === 'resolved') events.push({ detailType: 'Incident Resolved', detail });
     if (kind === 'refresh-token-expiry' && outbox.notice !== 'resolved') {
       events.push({

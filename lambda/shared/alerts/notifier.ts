@@ -6,6 +6,7 @@ export const EVENT_SOURCE = 'servicenow-token-refresher';
 export type EventDetailType =
   | 'Token Refreshed'
   | 'Incident Opened'
+  | 'Incident Escalated'
   | 'Incident Resolved'
   | 'Refresh Token Expiring'
   | 'Consumer Token Expiring';
