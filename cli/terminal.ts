@@ -1,3 +1,5 @@
+import { createInterface } from 'node:readline';
+import { Writable } from 'node:stream';
 import { CliError, EXIT } from './errors';
 
 export interface Terminal {
@@ -37,43 +39,43 @@ export function processTerminal(): Terminal {
   };
 }
 
+/**
+ * One answer with real line editing (node:readline): arrows, Home/End, backspace, Ctrl-U, Ctrl-W,
+ * as in a shell. A hidden answer's editing is drawn on a stream that writes nowhere, so not one
+ * character of it reaches the screen; no answer is kept in a history.
+ */
 function askOnTty(question: string, hidden: boolean): Promise<string> {
-  const stdin = process.stdin;
-  process.stderr.write(question);
+  const output = hidden
+    ? new Writable({
+        write: (_chunk, _encoding, done) => done(),
+      })
+    : process.stderr;
+  if (hidden) process.stderr.write(question);
+  // node:readline drops to a mode without editing on TERM=dumb, where Ctrl-U and backspace become
+  // bytes of the answer (a password ServiceNow then refuses). A wrong answer costs more than a few
+  // stray redraw codes on such a terminal (and a hidden answer draws nothing at all): edit anyway.
+  const term = process.env.TERM;
+  if (term === 'dumb') delete process.env.TERM;
+  const rl = createInterface({ input: process.stdin, output, terminal: true, historySize: 0 });
+  if (term !== undefined) process.env.TERM = term;
   return new Promise((resolve, reject) => {
-    let answer = '';
-    const finish = (error?: Error) => {
-      stdin.setRawMode(false);
-      stdin.pause();
-      stdin.off('data', onData);
-      process.stderr.write('\n');
+    let answered = false;
+    const finish = (error?: Error, answer = '') => {
+      answered = true;
+      rl.close();
+      if (hidden) process.stderr.write('\n');
       if (error) reject(error);
       else resolve(answer);
     };
-    const onData = (data: Buffer) => {
-      for (const char of data.toString('utf8')) {
-        if (char === '\u0003' || char === '\u0004') {
-          finish(new CliError('Interrupted; nothing was stored.', EXIT.interrupted));
-          return;
-        }
-        if (char === '\r' || char === '\n') {
-          finish();
-          return;
-        }
-        if (char === '\u007f' || char === '\b') {
-          if (answer.length > 0) {
-            answer = answer.slice(0, -1);
-            if (!hidden) process.stderr.write('\b \b');
-          }
-          continue;
-        }
-        answer += char;
-        if (!hidden) process.stderr.write(char);
+    rl.on('SIGINT', () => finish(new CliError('Interrupted; nothing was stored.', EXIT.interrupted)));
+    // Ctrl-D on an empty line closes the input: no answer is coming.
+    rl.on('close', () => {
+      if (!answered) {
+        answered = true;
+        reject(new CliError('Interrupted; nothing was stored.', EXIT.interrupted));
       }
-    };
-    stdin.setRawMode(true);
-    stdin.resume();
-    stdin.on('data', onData);
+    });
+    rl.question(hidden ? '' : question, (answer) => finish(undefined, answer));
   });
 }
 
