@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Alerts } from '../lambda/shared/alerts/alerts';
-import type { Incident, IncidentKind } from '../lambda/shared/alerts/incident';
+import { INCIDENT_KINDS, type Incident } from '../lambda/shared/alerts/incident';
 import type { IncidentStore } from '../lambda/shared/alerts/incident-store';
 import { formatDuration, formatTime } from '../lambda/shared/alerts/messages';
 import type { Notifier } from '../lambda/shared/alerts/notifier';
@@ -28,14 +28,6 @@ import { generateSigningKey, readSigningKey, type SigningKey } from './jwt-key';
 import { paint, type Terminal, table } from './terminal';
 
 const DAY = 86_400_000;
-const ALL_KINDS: readonly IncidentKind[] = [
-  'refresh',
-  'access-denied',
-  'unavailable',
-  'rate-limited',
-  'refresh-token-expiry',
-  'config-drift',
-];
 
 /** What the commands work with, built once per run by main.ts. */
 export interface CliContext {
@@ -85,9 +77,16 @@ export async function passwordGrant(
   const { terminal } = ctx;
   const stored = await storedCredentials(ctx, instance);
   if (mode === 'renew' && !stored) {
-    throw new CliError(
-      `No valid credentials are stored for ${instance.name}, so there is nothing to renew. Run "snow-token bootstrap ${instance.name}" instead.`,
-      EXIT.environment,
+    const read = await ctx.secrets.read(instance.credentialsSecretId);
+    if (read.kind === 'missing') {
+      throw new CliError(
+        `No credentials are stored for ${instance.name}, so there is nothing to renew. Run "snow-token bootstrap ${instance.name}" instead.`,
+        EXIT.environment,
+      );
+    }
+    // The "credentials secret not valid" alert names renew as the fix: repair it rather than refuse.
+    terminal.err(
+      `The stored credentials secret of ${instance.name} is not valid, so renew replaces it: it asks for the OAuth client id and secret as well. Nothing is written until ServiceNow accepts them.`,
     );
   }
   const reuseClient = stored !== undefined && !(mode === 'bootstrap' && answers.newClient);
@@ -191,7 +190,7 @@ export async function passwordGrant(
 }
 
 function openIncidents(incidents: Map<string, Incident>, name: string): string[] {
-  return ALL_KINDS.flatMap((kind) => {
+  return INCIDENT_KINDS.flatMap((kind) => {
     const incident = incidents.get(`${name}#incident#${kind}`);
     return incident?.status === 'open' ? [`${kind}${incident.reason ? ` (${incident.reason})` : ''}`] : [];
   });
@@ -201,7 +200,7 @@ export async function status(ctx: CliContext): Promise<ExitCode> {
   const names = ctx.deployment.instances.map((i) => i.name);
   const [states, incidents, consumerTokens] = await Promise.all([
     ctx.state.getMany(names),
-    ctx.incidents.getMany(names, ALL_KINDS),
+    ctx.incidents.getMany(names, INCIDENT_KINDS),
     ctx.consumers.listMany(names),
   ]);
   const now = ctx.clock.now();

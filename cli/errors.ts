@@ -46,5 +46,34 @@ export function explainAwsError(error: unknown): CliError | undefined {
       EXIT.environment,
     );
   }
+  if (
+    /^(ExpiredToken|ExpiredTokenException|TokenRefreshRequired|InvalidClientTokenId|InvalidSignatureException)$/.test(
+      name,
+    ) ||
+    /security token included in the request is (expired|invalid)|token has expired|sso session .*expired/i.test(
+      message,
+    )
+  ) {
+    return new CliError(
+      `Your AWS session has expired or is not valid (${name || 'expired token'}). Sign in again (e.g. "aws sso login --profile <name>"), then run the same command.`,
+      EXIT.environment,
+    );
+  }
+  if (name === 'ResourceNotFoundException' || name === 'NotFoundException') {
+    return new CliError(
+      `AWS says a resource of this deployment does not exist (${name}): the stack may be deployed in another account or region, or only partly. Check --region/--profile (or the configuration's "region"), and redeploy with "npx cdk deploy" if needed.`,
+      EXIT.environment,
+    );
+  }
+  const code = (error as { code?: string })?.code ?? '';
+  if (
+    /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)$/.test(code) ||
+    /^(TimeoutError|RequestTimeout|NetworkingError)$/.test(name)
+  ) {
+    return new CliError(
+      `AWS could not be reached (${code || name}). Check your network, proxy (HTTPS_PROXY) and region, then try again.`,
+      EXIT.environment,
+    );
+  }
   return undefined;
 }

@@ -173,7 +173,9 @@ async function run(argv: readonly string[], deps: Dependencies): Promise<ExitCod
   try {
     parsed = parse(argv);
   } catch (error) {
-    throw new CliError(`${(error as Error).message}. See "snow-token --help".`, EXIT.usage);
+    // parseArgs quotes the option as typed: never show a value given with it.
+    const message = (error as Error).message.replace(/=[^'"\s]*/g, '=...');
+    throw new CliError(`${message}. See "snow-token --help".`, EXIT.usage);
   }
   const { values, positionals } = parsed;
   const [command = '', instanceName, ...extra] = positionals;
@@ -190,8 +192,9 @@ async function run(argv: readonly string[], deps: Dependencies): Promise<ExitCod
     throw new CliError(`Unknown command "${command}". See "snow-token --help".`, EXIT.usage);
   const takesInstance = ['bootstrap', 'renew', 'refresh', 'doctor', 'handoff', 'track'].includes(command);
   if (extra.length || (!takesInstance && instanceName)) {
+    // Never echoed: an extra argument is often a password typed in the wrong place.
     throw new CliError(
-      `Unexpected argument "${extra[0] ?? instanceName}". See "snow-token ${command} --help".`,
+      `Unexpected extra argument (${extra.length || 1}, not shown). See "snow-token ${command} --help".`,
       EXIT.usage,
     );
   }

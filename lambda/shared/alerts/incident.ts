@@ -1,15 +1,18 @@
-/** The things that page ops. One incident state machine per instance and kind. */
-export type IncidentKind =
-  | 'refresh'
-  | 'access-denied'
-  | 'unavailable'
-  | 'rate-limited'
-  | 'refresh-token-expiry'
-  | 'certificate-expiry'
-  | 'config-drift'
-  /** A refresh token handed off to another tool (Exalate...): its countdown, and its daily proof. */
-  | 'consumer-token-expiry'
-  | 'consumer-token-refused';
+/** The things that page ops. One incident state machine per instance and kind; every list of kinds reads this one. */
+export const INCIDENT_KINDS = [
+  'refresh',
+  'access-denied',
+  'unavailable',
+  'rate-limited',
+  'refresh-token-expiry',
+  'certificate-expiry',
+  'config-drift',
+  // A refresh token handed off to another tool (Exalate...): its countdown, and its daily proof.
+  'consumer-token-expiry',
+  'consumer-token-refused',
+] as const;
+
+export type IncidentKind = (typeof INCIDENT_KINDS)[number];
 
 export type Severity = 'action-required' | 'warning';
 
