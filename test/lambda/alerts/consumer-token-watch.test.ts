@@ -66,8 +66,9 @@ it('watches a token daily: one refresh grant a day, a revocation on day 40 repor
   expect(rotating.printed).toMatch(/Not watched: a rotating token is never checked/);
   expect(quiet).toEqual([]);
   expect(reported.map((e) => e.subject)).toEqual([
-    "[servicenow-token] Exalate's refresh token for acme was refused (action required)",
+    expect.stringMatching(/^\[ServiceNow token\] Exalate's refresh token for acme was refused since \d{4}-/),
   ]);
+  expect(reported[0]?.body).toMatch(/^ACTION REQUIRED: /);
   expect(reported[0]?.body).toContain('snow-token handoff acme --to exalate');
   // The request log: one refresh grant a day with the watched token, from the first watch run to the
   // last before its expiry on day 100.25; none with the rotating token; nothing else after the handoffs.
