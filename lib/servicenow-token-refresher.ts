@@ -12,7 +12,7 @@ import {
   Token,
   Validations,
 } from 'aws-cdk-lib';
-import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -430,7 +430,20 @@ export class ServiceNowTokenRefresher extends Construct {
         functions: [refresher, probe, expiryWatch].map((f) => f.function),
         failedInvocations,
         perInstance: perInstanceMetrics,
-        alarms: this.alarms,
+        // By ARN built from each alarm's name, not a reference to the alarm resource: the dashboard
+        // deploys (and the rehearsal emulator, which cannot model alarms, accepts it) either way.
+        alarms: this.alarms.map((alarm, i) =>
+          cloudwatch.Alarm.fromAlarmArn(
+            this,
+            `DashboardAlarm${i}`,
+            Stack.of(this).formatArn({
+              service: 'cloudwatch',
+              resource: 'alarm',
+              resourceName: (alarm.node.defaultChild as cloudwatch.CfnAlarm).alarmName ?? '',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          ),
+        ),
         logGroups: [refresher, probe, expiryWatch].map((f) => f.logGroup),
       }).dashboard;
     }

@@ -132,8 +132,8 @@ describe('alarms an SRE would keep', () => {
     );
 
     expect(body).toContain('\\"type\\":\\"alarm\\"');
-    for (const alarm of ['RefresherErrors', 'ProbeThrottles', 'FailedInvocations']) {
-      expect(body).toMatch(new RegExp(`"Fn::GetAtt":\\["TokenRefresherAlarms${alarm}[0-9A-F]{8}","Arn"\\]`));
+    for (const alarm of ['refresher-errors', 'probe-throttles', 'failed-invocations', 'no-refresh']) {
+      expect(body).toContain(`:alarm:TokensProd-servicenow-token-${alarm}`);
     }
     expect(body).toContain('\\"type\\":\\"log\\"');
     expect(body).toMatch(/filter level in/);
