@@ -88,6 +88,41 @@ export class AlertTopic extends Construct {
         conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
       }),
     );
+    // The failed-invocations queue shares this key, and EventBridge delivers a schedule's failed
+    // invocation there as events.amazonaws.com: without this statement it could not encrypt it.
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'EventBridgeDeliversFailedInvocations',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    );
     return key;
+  }
+
+  /**
+   * Alert authenticity: nobody but the given principals (the functions' roles and the operators,
+   * for "snow-token test-alert") and this account's CloudWatch alarms may publish, so an email
+   * that tells ops to run a command cannot come from anyone else in the account, administrators
+   * included. An explicit deny, so an identity policy with sns:* cannot override it.
+   */
+  restrictPublishers(principalArns: readonly string[]): void {
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyTheFunctionsOperatorsAndAlarmsPublish',
+        effect: iam.Effect.DENY,
+        principals: [new iam.StarPrincipal()],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          // A service principal's request carries no aws:PrincipalArn, so the first test holds
+          // for it, and the second exempts CloudWatch alone.
+          ArnNotEquals: { 'aws:PrincipalArn': [...principalArns] },
+          StringNotEquals: { 'aws:PrincipalServiceName': 'cloudwatch.amazonaws.com' },
+        },
+      }),
+    );
   }
 }

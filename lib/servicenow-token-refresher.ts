@@ -342,7 +342,19 @@ export class ServiceNowTokenRefresher extends Construct {
       this.alertTopic.grantPublish(fn.role);
       eventBus.grantPutEventsTo(fn.role);
     }
+    // A topic of the caller's keeps the caller's policy: only our own topic can be restricted.
+    alerts?.restrictPublishers([
+      ...[refresher, probe, expiryWatch].map((fn) => fn.role.roleArn),
+      ...(props.operatorPrincipalArns ?? []),
+    ]);
     for (const fn of [probe, expiryWatch]) this.grantStateAccess(fn.role, table);
+    // The daily check that alerts reach somebody: a confirmed subscription on the topic.
+    expiryWatch.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['sns:ListSubscriptionsByTopic'],
+        resources: [this.alertTopic.topicArn],
+      }),
+    );
     refresher.function.grantInvoke(probe.role);
     this.acknowledgeGrantWildcards(refresher, probe, expiryWatch, prefix);
 
