@@ -11,10 +11,13 @@ import { Construct } from 'constructs';
 /** The events the refresher's functions put on the bus (lambda/shared/alerts/notifier.ts). */
 export const INCIDENT_EVENT_SOURCE = 'servicenow-token-refresher';
 
-/** Incidents that need a person now: opened or escalated (a countdown reaching 7 days, an expiry) as action-required. */
+/**
+ * Incidents that need a person now: opened or escalated (a countdown reaching 7 days, an expiry)
+ * as action-required; and an alert topic with no confirmed subscription, which no email can report.
+ */
 export const PAGE_PATTERN: events.EventPattern = {
   source: [INCIDENT_EVENT_SOURCE],
-  detailType: ['Incident Opened', 'Incident Escalated'],
+  detailType: ['Incident Opened', 'Incident Escalated', 'Alert Topic Unsubscribed'],
   detail: { severity: ['action-required'] },
 };
 

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { alertingEnvironmentSchema, createAlerting } from '../shared/alerting-environment';
@@ -12,6 +13,7 @@ import { SecretStore } from '../shared/secrets/secret-store';
 import { createServiceNowAgent, serviceNowClients } from '../shared/servicenow/servicenow-client';
 import { StateStore } from '../shared/state/state-store';
 import { DEFAULT_WARNING_DAYS, watchExpiry } from './expiry-watch';
+import { checkSubscriptions } from './subscription-check';
 
 const NAME = 'The expiry-watch function';
 const env = parseEnvironment(
@@ -33,6 +35,7 @@ const instances = loadInstances(process.env, NAME);
 const logger = createLogger('servicenow-token-refresher');
 const dynamo = new DynamoDBClient({});
 const alerting = createAlerting(env, { dynamo, clock: systemClock, logger });
+const sns = new SNSClient({});
 const metrics = createInstanceMetrics(metricScopeFrom(process.env));
 const state = new StateStore(dynamo, env.STATE_TABLE_NAME);
 const consumerTokens = {
@@ -58,5 +61,12 @@ export const handler = async (_event: unknown, context: Context) => {
     },
     instances,
   );
-  return { reports };
+  const subscriptions = await checkSubscriptions({
+    sns,
+    topicArn: env.ALERT_TOPIC_ARN,
+    publish: (events) => alerting.notifier.publish(events),
+    logger,
+    stackName: env.STACK_NAME,
+  });
+  return { reports, subscriptions };
 };

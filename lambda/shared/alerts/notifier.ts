@@ -9,7 +9,8 @@ export type EventDetailType =
   | 'Incident Escalated'
   | 'Incident Resolved'
   | 'Refresh Token Expiring'
-  | 'Consumer Token Expiring';
+  | 'Consumer Token Expiring'
+  | 'Alert Topic Unsubscribed';
 
 export interface IntegrationEvent {
   readonly detailType: EventDetailType;
