@@ -19,7 +19,16 @@ describe('the token client documentation', () => {
     const example = readFileSync(join(ROOT, 'examples', 'sync-job.ts'), 'utf8');
 
     expect(codeBlocks('ts')).toContain(example);
-    expect(codeBlocks('ts', readme)).toContain(example);
+  });
+
+  it('is where the README sends sync-job authors, and the README does not repeat it', () => {
+    expect(readme).toContain('](docs/token-client.md)');
+    expect(readme).toContain('`examples/sync-job.ts`');
+    // One copy of the client's reference: the README keeps only a short example.
+    expect(readme).not.toContain('### The access-token secret (the contract)');
+    expect(codeBlocks('ts', readme).some((block) => block.includes('export async function runSyncJob'))).toBe(
+      false,
+    );
   });
 
   it('documents the secret with the fields and constants the refresher writes', () => {

@@ -27,7 +27,7 @@ import { localAwsConfig } from '../support/local-aws/aws-env';
 /**
  * What the emulator's CloudFormation cannot model: it skips these types. Secrets are then created
  * through the Secrets Manager API from the template's properties (the refresh cycle needs them);
- * the rest are left out of the rehearsal. The README lists the same types.
+ * the rest are left out of the rehearsal. docs/testing.md lists the same types.
  */
 const NOT_MODELED_BY_THE_EMULATOR = [
   'AWS::CloudWatch::Alarm',
@@ -145,7 +145,7 @@ describe('a deploy rehearsal on the local AWS emulator', () => {
     ]);
   });
 
-  it('publishes the outputs the README promises', () => {
+  it('publishes the outputs docs/infrastructure.md promises', () => {
     expect(Object.keys(deployed.outputs).sort()).toEqual([
       'AccessTokenSecretNamePattern',
       'AlertTopicArn',
