@@ -2,7 +2,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
 import { alertingEnvironmentSchema, createAlerting } from '../shared/alerting-environment';
 import { systemClock } from '../shared/clock';
 import { ConsumerTokenStore } from '../shared/consumers/consumer-tokens';
@@ -12,19 +11,22 @@ import { createInstanceMetrics, metricScopeFrom } from '../shared/metrics';
 import { SecretStore } from '../shared/secrets/secret-store';
 import { createServiceNowAgent, serviceNowClients } from '../shared/servicenow/servicenow-client';
 import { StateStore } from '../shared/state/state-store';
+import * as z from '../shared/zod';
 import { DEFAULT_WARNING_DAYS, watchExpiry } from './expiry-watch';
 import { checkSubscriptions } from './subscription-check';
 
 const NAME = 'The expiry-watch function';
 const env = parseEnvironment(
-  alertingEnvironmentSchema.extend({
-    SCHEDULE_INTERVAL_SECONDS: z.coerce.number().int().positive().default(60),
-    REFRESH_AHEAD_SECONDS: z.coerce.number().int().positive().default(300),
-    EXPIRY_WARNING_DAYS: z
-      .string()
-      .regex(/^\d+(,\d+)*$/, 'use comma-separated whole days, e.g. "30,14,7,3,1"')
-      .transform((s) => s.split(',').map(Number))
-      .default([...DEFAULT_WARNING_DAYS]),
+  z.extend(alertingEnvironmentSchema, {
+    SCHEDULE_INTERVAL_SECONDS: z._default(z.coerce.number().check(z.int(), z.positive()), 60),
+    REFRESH_AHEAD_SECONDS: z._default(z.coerce.number().check(z.int(), z.positive()), 300),
+    EXPIRY_WARNING_DAYS: z._default(
+      z.pipe(
+        z.string().check(z.regex(/^\d+(,\d+)*$/, 'use comma-separated whole days, e.g. "30,14,7,3,1"')),
+        z.transform((s: string) => s.split(',').map(Number)),
+      ),
+      [...DEFAULT_WARNING_DAYS],
+    ),
   }),
   process.env,
   NAME,

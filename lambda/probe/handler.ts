@@ -2,7 +2,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
 import { alertingEnvironmentSchema, createAlerting } from '../shared/alerting-environment';
 import { systemClock } from '../shared/clock';
 import { loadInstances, parseEnvironment } from '../shared/environment';
@@ -12,13 +11,14 @@ import { LambdaRefreshRequester } from '../shared/refresh-requester';
 import { SecretStore } from '../shared/secrets/secret-store';
 import { createServiceNowAgent, serviceNowClients } from '../shared/servicenow/servicenow-client';
 import { StateStore } from '../shared/state/state-store';
+import * as z from '../shared/zod';
 import { Prober } from './prober';
 
 const NAME = 'The probe function';
 const env = parseEnvironment(
-  alertingEnvironmentSchema.extend({
-    REFRESHER_FUNCTION_NAME: z.string().min(1),
-    DEAD_MAN_SECONDS: z.coerce.number().int().positive().default(7200),
+  z.extend(alertingEnvironmentSchema, {
+    REFRESHER_FUNCTION_NAME: z.string().check(z.minLength(1)),
+    DEAD_MAN_SECONDS: z._default(z.coerce.number().check(z.int(), z.positive()), 7200),
   }),
   process.env,
   NAME,

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
 import { alertingEnvironmentSchema, createAlerting } from '../shared/alerting-environment';
 import { systemClock } from '../shared/clock';
 import { loadInstances, parseEnvironment } from '../shared/environment';
@@ -16,20 +15,19 @@ import {
   RefreshRequestLimit,
 } from '../shared/state/refresh-request-limit';
 import { StateStore } from '../shared/state/state-store';
+import * as z from '../shared/zod';
 import { createRefreshHandler } from './refresh-handler';
 import { DEFAULT_REFRESH_SETTINGS } from './refresh-policy';
 
-const seconds = z.coerce.number().int().positive();
+const seconds = z.coerce.number().check(z.int(), z.positive());
 const env = parseEnvironment(
-  alertingEnvironmentSchema.extend({
-    SCHEDULE_INTERVAL_SECONDS: seconds.default(DEFAULT_REFRESH_SETTINGS.scheduleIntervalMs / 1000),
-    REFRESH_AHEAD_SECONDS: seconds.default(DEFAULT_REFRESH_SETTINGS.refreshAheadMs / 1000),
-    REFRESH_REQUESTS_PER_MINUTE: z.coerce
-      .number()
-      .int()
-      .min(1)
-      .max(60)
-      .default(DEFAULT_REFRESH_REQUESTS_PER_MINUTE),
+  z.extend(alertingEnvironmentSchema, {
+    SCHEDULE_INTERVAL_SECONDS: z._default(seconds, DEFAULT_REFRESH_SETTINGS.scheduleIntervalMs / 1000),
+    REFRESH_AHEAD_SECONDS: z._default(seconds, DEFAULT_REFRESH_SETTINGS.refreshAheadMs / 1000),
+    REFRESH_REQUESTS_PER_MINUTE: z._default(
+      z.coerce.number().check(z.int(), z.minimum(1), z.maximum(60)),
+      DEFAULT_REFRESH_REQUESTS_PER_MINUTE,
+    ),
   }),
   process.env,
   'The refresher function',

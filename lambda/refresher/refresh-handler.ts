@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import type { InstanceConfig } from '../shared/instance-config';
 import type { RefreshRequestLimit } from '../shared/state/refresh-request-limit';
+import * as z from '../shared/zod';
 import type { RefreshDeps } from './refresh-instance';
 import { type RefreshReporting, reportRefreshResults } from './refresh-report';
 import { decideRefreshRequest, refreshRequestForTokenSchema } from './refresh-request';
@@ -12,8 +12,8 @@ import { Refresher, type RunOptions } from './refresher';
  */
 export const refreshRequestSchema = z.strictObject({
   action: z.literal('refresh'),
-  instances: z.array(z.string()).min(1).optional(),
-  force: z.boolean().optional(),
+  instances: z.optional(z.array(z.string()).check(z.minLength(1))),
+  force: z.optional(z.boolean()),
 });
 
 export interface RefreshHandlerOptions {

@@ -1,9 +1,9 @@
-import { z } from 'zod';
 import type { Clock } from '../shared/clock';
 import type { InstanceConfig } from '../shared/instance-config';
 import type { Logger } from '../shared/logger';
 import type { RefreshRequestLimit } from '../shared/state/refresh-request-limit';
 import type { StateStore } from '../shared/state/state-store';
+import * as z from '../shared/zod';
 import type { RunOptions } from './refresher';
 
 /**
@@ -14,11 +14,8 @@ import type { RunOptions } from './refresher';
  */
 export const refreshRequestForTokenSchema = z.strictObject({
   action: z.literal('refresh'),
-  instance: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/),
-  fingerprint: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{16}$/)
-    .optional(),
+  instance: z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/)),
+  fingerprint: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_-]{16}$/))),
 });
 export type RefreshRequestForToken = z.infer<typeof refreshRequestForTokenSchema>;
 

@@ -2,32 +2,32 @@ import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { z } from 'zod';
 import { Alerts, DEFAULT_ALERT_SETTINGS } from './alerts/alerts';
 import { IncidentStore } from './alerts/incident-store';
 import type { DeploymentFacts } from './alerts/messages';
 import { Notifier } from './alerts/notifier';
 import type { Clock } from './clock';
 import type { Logger } from './logger';
+import * as z from './zod';
 
-const positive = z.coerce.number().positive();
+const positive = z.coerce.number().check(z.positive());
 
 /** The alerting variables every function shares; validated with the rest of its environment. */
 export const alertingEnvironmentSchema = z.object({
-  STATE_TABLE_NAME: z.string().min(1),
-  ALERT_TOPIC_ARN: z.string().startsWith('arn:', 'must be the alert topic ARN'),
-  EVENT_BUS_NAME: z.string().min(1).default('default'),
-  GRACE_PERIOD_SECONDS: positive.default(900),
-  REMINDER_HOURS: positive.default(24),
+  STATE_TABLE_NAME: z.string().check(z.minLength(1)),
+  ALERT_TOPIC_ARN: z.string().check(z.startsWith('arn:', 'must be the alert topic ARN')),
+  EVENT_BUS_NAME: z._default(z.string().check(z.minLength(1)), 'default'),
+  GRACE_PERIOD_SECONDS: z._default(positive, 900),
+  REMINDER_HOURS: z._default(positive, 24),
   /** Empty or unset: no runbook link, the emails' own steps are all there is. */
-  RUNBOOK_URL: z
-    .union([z.literal(''), z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })])
-    .optional(),
-  CLI_NAME: z.string().min(1).default(DEFAULT_ALERT_SETTINGS.cli),
+  RUNBOOK_URL: z.optional(
+    z.union([z.literal(''), z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })]),
+  ),
+  CLI_NAME: z._default(z.string().check(z.minLength(1)), DEFAULT_ALERT_SETTINGS.cli),
   /** Named in every email, with the account and region (by default those of the alert topic). */
-  STACK_NAME: z.string().min(1).default('(stack not set)'),
-  STACK_ACCOUNT: z.string().optional(),
-  STACK_REGION: z.string().optional(),
+  STACK_NAME: z._default(z.string().check(z.minLength(1)), '(stack not set)'),
+  STACK_ACCOUNT: z.optional(z.string()),
+  STACK_REGION: z.optional(z.string()),
 });
 
 export type AlertingEnvironment = z.infer<typeof alertingEnvironmentSchema>;

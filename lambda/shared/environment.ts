@@ -1,14 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { z } from 'zod';
 import { type InstanceConfig, instanceListSchema } from './instance-config';
+import * as z from './zod';
 
 /**
  * Validates a function's environment once, when it loads. A bad deployment fails at the first
  * invocation with a message naming the variable, not later with an undefined somewhere.
  */
-export function parseEnvironment<T>(schema: z.ZodType<T>, env: NodeJS.ProcessEnv, functionName: string): T {
-  const parsed = schema.safeParse(env);
+export function parseEnvironment<T>(
+  schema: z.core.$ZodType<T>,
+  env: NodeJS.ProcessEnv,
+  functionName: string,
+): T {
+  const parsed = z.safeParse(schema, env);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues
     .map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`)
@@ -19,11 +23,11 @@ export function parseEnvironment<T>(schema: z.ZodType<T>, env: NodeJS.ProcessEnv
 }
 
 /** A JSON value held in an environment variable. */
-export function jsonText(text: string, ctx: z.RefinementCtx): unknown {
+export function jsonText(text: string, ctx: z.core.ParsePayload): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
+    ctx.issues.push({ code: 'custom', message: 'is not valid JSON', input: text });
     return undefined;
   }
 }
@@ -53,7 +57,7 @@ export function loadInstances(env: NodeJS.ProcessEnv, functionName: string): Ins
       `${functionName} is misconfigured: set INSTANCES_FILE or INSTANCES. These variables are set by the CDK construct; redeploy the stack rather than editing them by hand.`,
     );
   }
-  const parsed = z.string().transform(jsonText).pipe(instanceListSchema).safeParse(text);
+  const parsed = z.safeParse(z.pipe(z.pipe(z.string(), z.transform(jsonText)), instanceListSchema), text);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(list)'}: ${i.message}`).join('; ');
   throw new Error(

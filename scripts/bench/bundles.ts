@@ -24,6 +24,7 @@ const SDK_CLIENTS: Record<string, readonly [pkg: string, client: string][]> = {
   ],
   'expiry-watch': [
     ['@aws-sdk/client-dynamodb', 'DynamoDBClient'],
+    ['@aws-sdk/client-secrets-manager', 'SecretsManagerClient'],
     ['@aws-sdk/client-sns', 'SNSClient'],
     ['@aws-sdk/client-eventbridge', 'EventBridgeClient'],
   ],

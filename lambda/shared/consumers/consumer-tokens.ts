@@ -6,7 +6,7 @@ import {
   GetCommand,
   PutCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from '../zod';
 
 const DAY = 86_400_000;
 
@@ -18,24 +18,24 @@ export const CONSUMER_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
  * tells tokens apart, and a watched token's value lives in its own secret (see `watchSecretName`).
  */
 export const consumerTokenSchema = z.object({
-  consumer: z.string().regex(CONSUMER_NAME),
-  instance: z.string().min(1),
+  consumer: z.string().check(z.regex(CONSUMER_NAME)),
+  instance: z.string().check(z.minLength(1)),
   /** 'handoff': minted by snow-token handoff; 'track': minted elsewhere and recorded by hand. */
   source: z.enum(['handoff', 'track']),
   /** When the password grant that issued it ran (ms). The token's life counts from here. */
-  issuedAt: z.number().int(),
-  lifespanSeconds: z.number().int().positive(),
+  issuedAt: z.number().check(z.int()),
+  lifespanSeconds: z.number().check(z.int(), z.positive()),
   /** Absent for a token tracked from its issue date only. */
-  fingerprint: z.string().optional(),
-  clientId: z.string().optional(),
+  fingerprint: z.optional(z.string()),
+  clientId: z.optional(z.string()),
   /** The instance (or a proxy) hands out a new refresh token on every refresh: never verify it. */
   rotating: z.boolean(),
   /** Kept in a secret and proven once a day with a refresh grant. */
   watched: z.boolean(),
-  recordedAt: z.number().int(),
+  recordedAt: z.number().check(z.int()),
   /** Watched tokens: the last daily proof, and what ServiceNow said. */
-  lastVerifiedAt: z.number().int().optional(),
-  lastVerdict: z.enum(['accepted', 'refused', 'rotated', 'unavailable', 'no-secret']).optional(),
+  lastVerifiedAt: z.optional(z.number().check(z.int())),
+  lastVerdict: z.optional(z.enum(['accepted', 'refused', 'rotated', 'unavailable', 'no-secret'])),
 });
 
 export type ConsumerToken = z.infer<typeof consumerTokenSchema>;
@@ -73,10 +73,10 @@ export function watchSecretName(credentialsSecretId: string, consumer: string): 
 /** What is kept in a watch secret: enough for one refresh grant, nothing more. */
 export const watchSecretSchema = z.object({
   schemaVersion: z.literal(1),
-  consumer: z.string().regex(CONSUMER_NAME),
-  clientId: z.string().min(1),
-  clientSecret: z.string().min(1),
-  refreshToken: z.string().min(1),
+  consumer: z.string().check(z.regex(CONSUMER_NAME)),
+  clientId: z.string().check(z.minLength(1)),
+  clientSecret: z.string().check(z.minLength(1)),
+  refreshToken: z.string().check(z.minLength(1)),
 });
 
 export type WatchSecret = z.infer<typeof watchSecretSchema>;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod';
 
 /**
  * The access-token secret: what sync jobs read. Its layout is a public contract (documented in the
@@ -6,8 +6,8 @@ import { z } from 'zod';
  */
 export const accessTokenSecretSchema = z.object({
   schemaVersion: z.literal(1),
-  instanceUrl: z.string().url(),
-  accessToken: z.string().min(1),
+  instanceUrl: z.url(),
+  accessToken: z.string().check(z.minLength(1)),
   tokenType: z.literal('Bearer'),
   /** Never later than ServiceNow's own expiry (ISO 8601). */
   expiresAt: z.iso.datetime({ offset: true }),

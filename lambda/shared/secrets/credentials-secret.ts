@@ -1,29 +1,27 @@
-import { z } from 'zod';
 import { describeSchemaError } from '../servicenow/classify-response';
+import * as z from '../zod';
 
 export const DEFAULT_REFRESH_TOKEN_LIFESPAN_SECONDS = 8_640_000; // 100 days, ServiceNow's default
 export const MAX_REFRESH_TOKEN_LIFESPAN_SECONDS = 315_360_000; // 10 years
 
 const client = {
   schemaVersion: z.literal(1),
-  clientId: z.string().min(1),
-  clientSecret: z.string().min(1),
+  clientId: z.string().check(z.minLength(1)),
+  clientSecret: z.string().check(z.minLength(1)),
 };
 
 /** Password grant once, then refresh tokens: a human renews every refresh-token lifespan. */
 export const passwordCredentialsSchema = z.object({
   ...client,
   grant: z.literal('password'),
-  refreshToken: z.string().min(1),
+  refreshToken: z.string().check(z.minLength(1)),
   /** When the password grant that issued this refresh token was sent (ISO 8601). Refreshes never move it. */
   refreshTokenIssuedAt: z.iso.datetime({ offset: true }),
   // At most 10 years: a larger value is a typo, and past year 275760 dates stop existing (RangeError).
-  refreshTokenLifespanSeconds: z
-    .number()
-    .int()
-    .positive()
-    .max(MAX_REFRESH_TOKEN_LIFESPAN_SECONDS)
-    .default(DEFAULT_REFRESH_TOKEN_LIFESPAN_SECONDS),
+  refreshTokenLifespanSeconds: z._default(
+    z.number().check(z.int(), z.positive(), z.maximum(MAX_REFRESH_TOKEN_LIFESPAN_SECONDS)),
+    DEFAULT_REFRESH_TOKEN_LIFESPAN_SECONDS,
+  ),
 });
 
 /** client_credentials: the client id and secret are all it takes; no refresh token, no cliff. */
@@ -34,13 +32,13 @@ export const jwtCredentialsSchema = z.object({
   ...client,
   grant: z.literal('jwt_bearer'),
   /** The ServiceNow user the tokens act as (the JWT's sub). */
-  username: z.string().min(1),
-  privateKeyPem: z.string().includes('PRIVATE KEY'),
+  username: z.string().check(z.minLength(1)),
+  privateKeyPem: z.string().check(z.includes('PRIVATE KEY')),
   /** The certificate registered in ServiceNow's JWT verifier map (not secret, kept for doctor and status). */
-  certificatePem: z.string().includes('BEGIN CERTIFICATE'),
+  certificatePem: z.string().check(z.includes('BEGIN CERTIFICATE')),
   certificateExpiresAt: z.iso.datetime({ offset: true }),
   /** The key id ServiceNow's JWT verifier map knows the certificate by, sent as the JWT header's kid. */
-  keyId: z.string().min(1).optional(),
+  keyId: z.optional(z.string().check(z.minLength(1))),
 });
 
 /**
@@ -62,14 +60,14 @@ export type ParsedSecret<T> =
   | { readonly kind: 'invalid'; readonly problem: string };
 
 /** Parses without ever putting a value into the problem text: only field names and what is wrong. */
-export function parseSecretJson<T>(schema: z.ZodType<T>, text: string): ParsedSecret<T> {
+export function parseSecretJson<T>(schema: z.core.$ZodType<T>, text: string): ParsedSecret<T> {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     return { kind: 'invalid', problem: 'the secret is not JSON' };
   }
-  const parsed = schema.safeParse(json);
+  const parsed = z.safeParse(schema, json);
   return parsed.success
     ? { kind: 'ok', value: parsed.data }
     : { kind: 'invalid', problem: describeSchemaError(parsed.error) };

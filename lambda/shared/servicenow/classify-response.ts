@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod';
 import { type OAuthErrorCode, type Outcome, REFUSED_GRANT_ERRORS } from './outcome';
 import { redact } from './redaction';
 
@@ -40,7 +40,7 @@ function retryAt(headers: RawResponse['headers'], status: number, now: number): 
 }
 
 const errorEnvelope = z.object({
-  error: z.object({ message: z.string().optional(), detail: z.unknown().optional() }),
+  error: z.object({ message: z.optional(z.string()), detail: z.optional(z.unknown()) }),
 });
 
 function header(headers: RawResponse['headers'], name: string): string | undefined {
@@ -68,7 +68,7 @@ function envelopeMessage(json: unknown, fallback: string, scrub: Scrub): string 
 
 const oauthErrorAnswer = z.object({
   error: z.enum(REFUSED_GRANT_ERRORS),
-  error_description: z.string().optional(),
+  error_description: z.optional(z.string()),
 });
 
 /** An RFC 6749 §5.2 answer refusing the grant, as gateways in front of ServiceNow send. */
@@ -86,7 +86,7 @@ function oauthError(
 }
 
 /** Field paths and problem codes only: zod's messages could echo a value, and values may be secrets. */
-export function describeSchemaError(error: z.ZodError): string {
+export function describeSchemaError(error: z.core.$ZodError): string {
   return error.issues
     .slice(0, 5)
     .map((issue) => `${issue.path.length ? issue.path.join('.') : '(body)'}: ${issue.code}`)
@@ -140,7 +140,7 @@ function readBody(text: string, type: string): Body {
 export function classifyResponse<T>(
   response: RawResponse,
   endpoint: Endpoint,
-  schema: z.ZodType<T>,
+  schema: z.core.$ZodType<T>,
   /** The request's own secret values: never copied out of the answer, whatever form it quotes them in. */
   requestSecrets: readonly string[] = [],
 ): Outcome<T> {
@@ -156,7 +156,7 @@ export function classifyResponse<T>(
 function classifyAnswer<T>(
   response: RawResponse,
   endpoint: Endpoint,
-  schema: z.ZodType<T>,
+  schema: z.core.$ZodType<T>,
   requestSecrets: readonly string[],
 ): Outcome<T> {
   const { status, headers, body } = response;
@@ -205,7 +205,7 @@ function classifyAnswer<T>(
   const json = read.value;
 
   if (status >= 200 && status < 300) {
-    const parsed = schema.safeParse(json);
+    const parsed = z.safeParse(schema, json);
     if (!parsed.success) {
       return {
         kind: 'malformed',

@@ -1,6 +1,6 @@
 import { Agent, type Dispatcher, request } from 'undici';
-import { z } from 'zod';
 import { type Clock, systemClock } from '../clock';
+import * as z from '../zod';
 import { classifyResponse, type Endpoint, type RawResponse } from './classify-response';
 import { parseInstanceUrl } from './instance-url';
 import type { Outcome } from './outcome';
@@ -67,13 +67,14 @@ export type TokenGrant =
 export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 const tokenResponseSchema = z.object({
-  access_token: z.string().min(1),
-  refresh_token: z.string().min(1).optional(),
-  token_type: z.string().regex(/^bearer$/i),
-  expires_in: z
-    .union([z.number(), z.string().regex(/^\d+$/).transform(Number)])
-    .pipe(z.number().int().min(0)),
-  scope: z.string().optional(),
+  access_token: z.string().check(z.minLength(1)),
+  refresh_token: z.optional(z.string().check(z.minLength(1))),
+  token_type: z.string().check(z.regex(/^bearer$/i)),
+  expires_in: z.pipe(
+    z.union([z.number(), z.pipe(z.string().check(z.regex(/^\d+$/)), z.transform(Number))]),
+    z.number().check(z.int(), z.minimum(0)),
+  ),
+  scope: z.optional(z.string()),
 });
 
 export interface TokenGrantResult {
@@ -185,7 +186,7 @@ export class ServiceNowClient {
     path: string,
     options: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string },
     endpoint: Endpoint,
-    schema: z.ZodType<T>,
+    schema: z.core.$ZodType<T>,
   ): Promise<Outcome<T>> {
     return sendToInstance(
       this.origin,
@@ -210,7 +211,7 @@ export async function sendToInstance<T>(
   path: string,
   options: { readonly method: string; readonly headers: Record<string, string>; readonly body?: string },
   endpoint: Endpoint,
-  schema: z.ZodType<T>,
+  schema: z.core.$ZodType<T>,
   dispatcher: Dispatcher,
   limits: HttpLimits,
   clock: Clock = systemClock,
