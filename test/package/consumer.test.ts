@@ -64,7 +64,8 @@ describe('the packed tarball', () => {
 
   it('ships what runs and the notices, and no sources, tests, scripts or CI files', () => {
     expect(packedFiles).toEqual(
-      expect.arrayContaining(['LICENSE', 'CHANGELOG.md', 'README.md', 'package.json']),
+      // The runbook too: alarm descriptions point at it when no runbookUrl is set.
+      expect.arrayContaining(['LICENSE', 'CHANGELOG.md', 'README.md', 'package.json', 'docs/runbook.md']),
     );
     for (const name of ['refresher', 'probe', 'expiry-watch']) {
       expect(packedFiles).toContain(`dist/assets/${name}/index.mjs`);
