@@ -7,18 +7,27 @@ import type { Clock } from '../../lambda/shared/clock';
  */
 export class VirtualClock implements Clock {
   private offsetMs: number;
+  /** Where a frozen clock stands; undefined while real time flows. */
+  private frozenAt: number | undefined;
 
-  constructor(startMs = Date.UTC(2026, 0, 5, 9, 0, 0)) {
+  /**
+   * `flow: false` freezes it between advances: only sleeps and schedule gaps move it, so a golden
+   * file compared to the minute cannot depend on how busy the machine was.
+   */
+  constructor(startMs = Date.UTC(2026, 0, 5, 9, 0, 0), options: { readonly flow?: boolean } = {}) {
     this.offsetMs = startMs - Date.now();
+    if (options.flow === false) this.frozenAt = startMs;
   }
 
   now(): number {
-    return Date.now() + this.offsetMs;
+    return this.frozenAt ?? Date.now() + this.offsetMs;
   }
 
   /** Moves time forward by `ms` (never backwards). */
   advance(ms: number): void {
-    if (ms > 0) this.offsetMs += ms;
+    if (ms <= 0) return;
+    this.offsetMs += ms;
+    if (this.frozenAt !== undefined) this.frozenAt += ms;
   }
 
   /** Moves time forward to `atMs` if that is in the future. */
