@@ -17,7 +17,7 @@ export const refreshRequestForTokenSchema = z.strictObject({
   instance: z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/)),
   fingerprint: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_-]{16}$/))),
 });
-export type RefreshRequestForToken = z.infer<typeof refreshRequestForTokenSchema>;
+export type RefreshRequestForToken = z.output<typeof refreshRequestForTokenSchema>;
 
 /** Outcomes only a refresh request has (the refresher's own are in refresh-instance.ts). */
 export type RequestOutcome =

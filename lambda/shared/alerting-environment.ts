@@ -30,7 +30,7 @@ export const alertingEnvironmentSchema = z.object({
   STACK_REGION: z.optional(z.string()),
 });
 
-export type AlertingEnvironment = z.infer<typeof alertingEnvironmentSchema>;
+export type AlertingEnvironment = z.output<typeof alertingEnvironmentSchema>;
 
 /** Builds the alerting pieces once per execution environment. */
 export function createAlerting(

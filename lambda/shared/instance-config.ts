@@ -43,7 +43,7 @@ export const instanceConfigSchema = z.object({
   expiryWarningDays: z.optional(z.array(z.number().check(z.int(), z.positive())).check(z.minLength(1))),
 });
 
-export type InstanceConfig = z.infer<typeof instanceConfigSchema>;
+export type InstanceConfig = z.output<typeof instanceConfigSchema>;
 
 export const instanceListSchema = z.array(instanceConfigSchema).check(
   z.minLength(1),

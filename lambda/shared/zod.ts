@@ -7,7 +7,7 @@
  * full-zod schema.
  */
 import { config } from 'zod/mini';
-import en from 'zod/v4/locales/en.js';
+import { en } from 'zod/locales';
 
 config(en());
 

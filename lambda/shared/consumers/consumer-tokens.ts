@@ -38,7 +38,7 @@ export const consumerTokenSchema = z.object({
   lastVerdict: z.optional(z.enum(['accepted', 'refused', 'rotated', 'unavailable', 'no-secret'])),
 });
 
-export type ConsumerToken = z.infer<typeof consumerTokenSchema>;
+export type ConsumerToken = z.output<typeof consumerTokenSchema>;
 
 export function consumerTokenExpiresAt(token: Pick<ConsumerToken, 'issuedAt' | 'lifespanSeconds'>): number {
   return token.issuedAt + token.lifespanSeconds * 1000;
@@ -79,7 +79,7 @@ export const watchSecretSchema = z.object({
   refreshToken: z.string().check(z.minLength(1)),
 });
 
-export type WatchSecret = z.infer<typeof watchSecretSchema>;
+export type WatchSecret = z.output<typeof watchSecretSchema>;
 
 interface ConsumerItem {
   readonly instance: string;

@@ -14,4 +14,4 @@ export const accessTokenSecretSchema = z.object({
   refreshedAt: z.iso.datetime({ offset: true }),
 });
 
-export type AccessTokenSecret = z.infer<typeof accessTokenSecretSchema>;
+export type AccessTokenSecret = z.output<typeof accessTokenSecretSchema>;

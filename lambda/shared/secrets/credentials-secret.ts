@@ -51,8 +51,8 @@ export const credentialsSecretSchema = z.discriminatedUnion('grant', [
   jwtCredentialsSchema,
 ]);
 
-export type CredentialsSecret = z.infer<typeof credentialsSecretSchema>;
-export type PasswordCredentials = z.infer<typeof passwordCredentialsSchema>;
+export type CredentialsSecret = z.output<typeof credentialsSecretSchema>;
+export type PasswordCredentials = z.output<typeof passwordCredentialsSchema>;
 export type Grant = CredentialsSecret['grant'];
 
 export type ParsedSecret<T> =
