@@ -6,8 +6,9 @@
  * `x.check(z.minLength(1))`) and parsed with `z.safeParse(schema, value)`, which also accepts a
  * full-zod schema.
  */
-import { config } from 'zod/mini';
+
 import { en } from 'zod/locales';
+import { config } from 'zod/mini';
 
 config(en());
 
