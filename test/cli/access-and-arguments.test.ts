@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { explainAwsError } from '../../cli/errors';
-import { cliEnvironment, runCli, SNOW_TOKEN_BIN } from '../support/cli-process';
+import { cliEnvironment, runCli, SNOW_TOKEN_BIN, writeDeploymentFile } from '../support/cli-process';
 import { RefresherFixture } from '../support/refresher-fixture';
 import { VirtualClock } from '../support/virtual-clock';
 
@@ -16,16 +16,7 @@ let deploymentFile: string;
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'snow-token-access-'));
   fixture = await RefresherFixture.create({ clock: new VirtualClock(Date.now()) });
-  deploymentFile = join(workDir, 'deployment.json');
-  writeFileSync(
-    deploymentFile,
-    JSON.stringify({
-      instances: [fixture.instance().config],
-      stateTableName: fixture.aws.tableName,
-      alertTopicArn: 'arn:aws:sns:us-east-1:123456789012:not-used-here',
-      refresherFunctionName: 'not-invocable-here',
-    }),
-  );
+  deploymentFile = writeDeploymentFile(workDir, fixture);
 });
 
 afterAll(async () => {

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliEnvironment, runCli, SNOW_TOKEN_BIN } from '../support/cli-process';
+import { runCli, spawnOnTerminal, writeDeploymentFile } from '../support/cli-process';
 import { RefresherFixture } from '../support/refresher-fixture';
 import { VirtualClock } from '../support/virtual-clock';
 
@@ -24,11 +23,7 @@ function typeAtPrompts(
   answers: readonly [RegExp, readonly string[]][],
 ): Promise<{ code: number | null; screen: string }> {
   return new Promise((resolve) => {
-    const command = [process.execPath, SNOW_TOKEN_BIN, ...args].map((a) => `'${a}'`).join(' ');
-    const child = spawn('script', ['-qfec', command, '/dev/null'], {
-      cwd,
-      env: { ...cliEnvironment(cwd), TERM: 'dumb' },
-    });
+    const child = spawnOnTerminal(args, cwd);
     let screen = '';
     const pending = [...answers];
     child.stdout.on('data', (d: Buffer) => {
@@ -55,16 +50,7 @@ let workDir: string;
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'snow-token-editing-'));
   fixture = await RefresherFixture.create({ clock: new VirtualClock(Date.now()) });
-  deploymentFile = join(workDir, 'deployment.json');
-  writeFileSync(
-    deploymentFile,
-    JSON.stringify({
-      instances: [fixture.instance().config],
-      stateTableName: fixture.aws.tableName,
-      alertTopicArn: 'arn:aws:sns:us-east-1:123456789012:not-used-here',
-      refresherFunctionName: 'not-invocable-here',
-    }),
-  );
+  deploymentFile = writeDeploymentFile(workDir, fixture);
   const acme = fixture.instance();
   const bootstrap = await runCli(
     [

@@ -10,6 +10,7 @@ import {
   everyProcessArgvAndEnvironment,
   runCli,
   runCliOnTerminal,
+  writeDeploymentFile,
 } from '../support/cli-process';
 import { localAwsConfig } from '../support/local-aws/aws-env';
 import { RefresherFixture } from '../support/refresher-fixture';
@@ -32,17 +33,7 @@ beforeAll(async () => {
     clientId: 'exalate-client',
     clientSecret: `cs-exalate-${randomBytes(12).toString('hex')}`,
   });
-  deploymentFile = join(workDir, 'deployment.json');
-  writeFileSync(
-    deploymentFile,
-    JSON.stringify({
-      instances: [fixture.instance().config],
-      stateTableName: fixture.aws.tableName,
-      alertTopicArn: 'arn:aws:sns:us-east-1:123456789012:not-used-here',
-      refresherFunctionName: 'not-invocable-here',
-      refreshTokenLifespanDays: { acme: 100 },
-    }),
-  );
+  deploymentFile = writeDeploymentFile(workDir, fixture, { refreshTokenLifespanDays: { acme: 100 } });
 });
 
 afterAll(async () => {

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { localAwsConfig } from './local-aws/aws-env';
 
@@ -43,6 +43,38 @@ export function runCli(args: readonly string[], cwd: string, stdin = ''): Promis
   });
 }
 
+/** `snow-token` in a pseudo-terminal (util-linux `script`), TERM=dumb: what a person's shell starts. */
+export function spawnOnTerminal(args: readonly string[], cwd: string): ChildProcessWithoutNullStreams {
+  const command = [process.execPath, SNOW_TOKEN_BIN, ...args].map((a) => `'${a}'`).join(' ');
+  return spawn('script', ['-qfec', command, '/dev/null'], {
+    cwd,
+    env: { ...cliEnvironment(cwd), TERM: 'dumb' },
+  });
+}
+
+/**
+ * A `--deployment` file for the fixture's instances and state table: the CLI's view of a
+ * deployment, with no topic or function it could reach. Returns its path.
+ */
+export function writeDeploymentFile(
+  dir: string,
+  fixture: { instance(): { config: unknown }; aws: { tableName: string } },
+  extra: Record<string, unknown> = {},
+): string {
+  const path = join(dir, 'deployment.json');
+  writeFileSync(
+    path,
+    JSON.stringify({
+      instances: [fixture.instance().config],
+      stateTableName: fixture.aws.tableName,
+      alertTopicArn: 'arn:aws:sns:us-east-1:123456789012:not-used-here',
+      refresherFunctionName: 'not-invocable-here',
+      ...extra,
+    }),
+  );
+  return path;
+}
+
 /**
  * Runs `snow-token` in a pseudo-terminal (util-linux `script`), typing each answer when its prompt
  * appears. `whileRunning` is called once after the last answer is typed, while the CLI still runs
@@ -55,11 +87,7 @@ export function runCliOnTerminal(
   whileRunning?: () => void,
 ): Promise<CliRun & { screen: string }> {
   return new Promise((resolve) => {
-    const command = [process.execPath, SNOW_TOKEN_BIN, ...args].map((a) => `'${a}'`).join(' ');
-    const child = spawn('script', ['-qfec', command, '/dev/null'], {
-      cwd,
-      env: { ...cliEnvironment(cwd), TERM: 'dumb' },
-    });
+    const child = spawnOnTerminal(args, cwd);
     let screen = '';
     const pending = [...answers];
     child.stdout.on('data', (d: Buffer) => {
