@@ -1,21 +1,47 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+// The package's own name means its source here, as tsconfig.json's paths say.
+const alias = {
+  'servicenow-token-refresher/client': fileURLToPath(new URL('client/index.ts', import.meta.url)),
+};
+const INTEGRATION = 'test/**/*.integration.test.ts';
+
+/**
+ * Two tiers. `unit`: everything that needs neither the local AWS emulator nor a network port it
+ * did not open itself (pure cores with in-memory stores, the simulator, CDK synth); it never starts
+ * moto. `integration`: files named `*.integration.test.ts`, which share one moto server. `npm test`
+ * runs both; `npm run test:unit` runs the first alone.
+ */
 export default defineConfig({
-  // The package's own name means its source here, as tsconfig.json's paths say.
-  resolve: {
-    alias: {
-      'servicenow-token-refresher/client': fileURLToPath(new URL('client/index.ts', import.meta.url)),
-    },
-  },
+  resolve: { alias },
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/support/local-aws/global-setup.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
     // Two cores here; the simulator and moto share them with the workers.
     maxWorkers: 2,
     // Node 20 runs the tests here; the SDK's notice about its future Node 22 floor is noise in test output.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    projects: [
+      {
+        resolve: { alias },
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: [INTEGRATION],
+          testTimeout: 60_000,
+          env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
+          name: 'integration',
+          include: [INTEGRATION],
+          globalSetup: ['harness/local-aws/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        },
+      },
+    ],
   },
 });

@@ -20,8 +20,8 @@ const report = await import('./bench/report');
 const { measureScale } = await import('./bench/scale');
 const { measureClientBundle } = await import('./client-bundle-size');
 const { measurePackage } = await import('./bench/package-install');
-const { measureExpiryWindows } = await import('../test/support/expiry-window');
-const { RefresherFixture } = await import('../test/support/refresher-fixture');
+const { measureExpiryWindows } = await import('../harness/expiry-window');
+const { RefresherFixture } = await import('../harness/refresher-fixture');
 
 type BenchRow = import('./bench/report').BenchRow;
 

@@ -1,6 +1,6 @@
 /**
  * The long chaos run, on demand: `npm run chaos -- --days 120 --seeds 3` (or `--seed 7` to replay
- * one). Runs test/chaos/chaos.test.ts under Vitest (which starts the local AWS emulator) with the
+ * one). Runs test/chaos/chaos.integration.test.ts under Vitest (which starts the local AWS emulator) with the
  * CHAOS_* variables, then prints the figures docs/reliability.md reports.
  */
 import { spawnSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ChaosReport } from '../test/chaos/chaos-run';
+import type { ChaosReport } from '../harness/chaos/chaos-run';
 
 const { values } = parseArgs({
   options: {
@@ -19,7 +19,7 @@ const { values } = parseArgs({
   },
 });
 const reportPath = join(tmpdir(), `chaos-report-${process.pid}.json`);
-const run = spawnSync('npx', ['vitest', 'run', 'test/chaos/chaos.test.ts'], {
+const run = spawnSync('npx', ['vitest', 'run', 'test/chaos/chaos.integration.test.ts'], {
   stdio: 'inherit',
   env: {
     ...process.env,

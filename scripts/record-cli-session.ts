@@ -7,16 +7,16 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startMoto } from '../test/support/local-aws/moto-server';
+import { startMoto } from '../harness/local-aws/moto-server';
 
 const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'snow-token.mjs');
 
 const moto = await startMoto();
 process.env.LOCAL_AWS_ENDPOINT = moto.endpoint;
-const { AlertingHarness } = await import('../test/support/alerting-harness');
-const { RefresherFixture } = await import('../test/support/refresher-fixture');
-const { VirtualClock } = await import('../test/support/virtual-clock');
+const { AlertingHarness } = await import('../harness/alerting-harness');
+const { RefresherFixture } = await import('../harness/refresher-fixture');
+const { VirtualClock } = await import('../harness/virtual-clock');
 
 const work = mkdtempSync(join(tmpdir(), 'snow-token-session-'));
 const fixture = await RefresherFixture.create({ clock: new VirtualClock(Date.now()) });

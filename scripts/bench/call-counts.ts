@@ -1,14 +1,14 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { AlertingHarness } from '../../harness/alerting-harness';
+import { localAwsConfig } from '../../harness/local-aws/aws-env';
+import { RefresherFixture } from '../../harness/refresher-fixture';
+import { TimeWarp } from '../../harness/time-warp';
 import { createRefreshHandler } from '../../lambda/refresher/refresh-handler';
 import { Alerts } from '../../lambda/shared/alerts/alerts';
 import { Notifier } from '../../lambda/shared/alerts/notifier';
 import { createInstanceMetrics } from '../../lambda/shared/metrics';
-import { AlertingHarness } from '../../test/support/alerting-harness';
-import { localAwsConfig } from '../../test/support/local-aws/aws-env';
-import { RefresherFixture } from '../../test/support/refresher-fixture';
-import { TimeWarp } from '../../test/support/time-warp';
 import type { DailyUsage } from './cost-model';
 
 const MINUTE = 60_000;

@@ -1,5 +1,5 @@
+import { stackFromConfig, templates, testApp } from '../../harness/cdk/synth';
 import { parseDeploymentConfig } from '../../lib/deployment-config';
-import { stackFromConfig, templates, testApp } from '../../test/support/cdk/synth';
 import type { FixedResources } from './cost-model';
 
 /** What bills by the month, counted in the templates of a deployment with `instances` instances. */

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { copiesOf, installedProject, installedSize, packPackage } from '../../test/support/package-install';
+import { copiesOf, installedProject, installedSize, packPackage } from '../../harness/package-install';
 
 export interface PackageMeasure {
   /** node_modules of a project that installed the packed tarball and nothing else (a sync job). */

@@ -1,5 +1,5 @@
-import { AlertingHarness } from '../../test/support/alerting-harness';
-import { RefresherFixture } from '../../test/support/refresher-fixture';
+import { AlertingHarness } from '../../harness/alerting-harness';
+import { RefresherFixture } from '../../harness/refresher-fixture';
 
 export interface ScaleMeasure {
   readonly instances: number;

@@ -1,4 +1,4 @@
-import { type MotoServer, startMoto } from '../../test/support/local-aws/moto-server';
+import { type MotoServer, startMoto } from '../../harness/local-aws/moto-server';
 
 /**
  * Starts the local AWS emulator for a script (the demo, the benchmark) and points both the test

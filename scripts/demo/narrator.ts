@@ -1,4 +1,4 @@
-import type { ReceivedEmail } from '../../test/support/alerting-harness';
+import type { ReceivedEmail } from '../../harness/alerting-harness';
 
 const DAY = 86_400_000;
 

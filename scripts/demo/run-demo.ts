@@ -1,11 +1,11 @@
 import { runSyncJob } from '../../examples/sync-job';
+import { AlertingHarness } from '../../harness/alerting-harness';
+import { ConsumerHandoffs } from '../../harness/consumer-handoff';
+import { RefresherFixture, recordSecretWrites, type SecretWrite } from '../../harness/refresher-fixture';
+import { type TickEvent, TimeWarp } from '../../harness/time-warp';
+import { syncJobTokenClient } from '../../harness/token-client-fixture';
 import type { ProbeReport } from '../../lambda/probe/prober';
 import type { RefreshResponse } from '../../lambda/refresher/refresh-handler';
-import { syncJobTokenClient } from '../../test/client/token-client-fixture';
-import { AlertingHarness } from '../../test/support/alerting-harness';
-import { ConsumerHandoffs } from '../../test/support/consumer-handoff';
-import { RefresherFixture, recordSecretWrites, type SecretWrite } from '../../test/support/refresher-fixture';
-import { type TickEvent, TimeWarp } from '../../test/support/time-warp';
 import { startLocalAws } from './local-aws';
 import { Narrator } from './narrator';
 

@@ -1,7 +1,7 @@
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { stackFromConfig, templates, testApp, testConfig } from '../support/cdk/synth';
+import { stackFromConfig, templates, testApp, testConfig } from '../../harness/cdk/synth';
 
 /**
  * Alert authenticity: the synthesized topic policy, evaluated by the same open-source IAM policy

@@ -4,8 +4,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
+import { stackFromConfig, testApp, testConfig } from '../../harness/cdk/synth';
 import { ServiceNowTokenRefresher } from '../../lib/servicenow-token-refresher';
-import { stackFromConfig, testApp, testConfig } from '../support/cdk/synth';
 
 /** Every unacknowledged finding of the two packs bin/app.ts runs, as "rule at path" lines. */
 function findings(app: App): string[] {

@@ -1,8 +1,8 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { stackFromConfig, templates, testApp, testConfig } from '../../harness/cdk/synth';
 import type { ServiceNowTokenRefresherStack } from '../../lib/servicenow-token-refresher-stack';
-import { stackFromConfig, templates, testApp, testConfig } from '../support/cdk/synth';
 
 const RUNBOOK = 'https://wiki.example.com/servicenow-token-runbook';
 

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { stackFromConfig, testApp, testConfig } from '../../harness/cdk/synth';
 import { INSTANCE_GROUP_COUNT, MAX_INSTANCES_PER_GROUP } from '../../lib/instance-groups';
-import { stackFromConfig, testApp, testConfig } from '../support/cdk/synth';
 
 // CloudFormation quotas: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
 const MAX_RESOURCES = 500;

@@ -2,8 +2,8 @@ import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { stackFromConfig, templates, testApp, testConfig } from '../../harness/cdk/synth';
 import { ACCESS_TOKEN_READER_TAG, SECRET_ACTIONS } from '../../lib/secret-policies';
-import { stackFromConfig, templates, testApp, testConfig } from '../support/cdk/synth';
 
 /**
  * The synthesized resource policies of both secrets, evaluated by an open-source IAM policy

@@ -2,8 +2,8 @@ import { Stack } from 'aws-cdk-lib';
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { stackFromConfig, templates, testApp, testConfig, withoutAssetHashes } from '../../harness/cdk/synth';
 import type { ServiceNowTokenRefresherStack } from '../../lib/servicenow-token-refresher-stack';
-import { stackFromConfig, templates, testApp, testConfig, withoutAssetHashes } from '../support/cdk/synth';
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
 

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
+import { localAwsConfig } from '../../../harness/local-aws/aws-env';
 import { checkSubscriptions } from '../../../lambda/expiry-watch/subscription-check';
 import type { IntegrationEvent } from '../../../lambda/shared/alerts/notifier';
-import { localAwsConfig } from '../../support/local-aws/aws-env';
 
 const sns = new SNSClient(localAwsConfig());
 const sqs = new SQSClient(localAwsConfig());

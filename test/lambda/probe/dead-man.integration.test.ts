@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { AlertingHarness } from '../../../harness/alerting-harness';
+import { RefresherFixture } from '../../../harness/refresher-fixture';
+import { TimeWarp } from '../../../harness/time-warp';
 import { METRICS } from '../../../lambda/shared/metrics';
-import { AlertingHarness } from '../../support/alerting-harness';
-import { RefresherFixture } from '../../support/refresher-fixture';
-import { TimeWarp } from '../../support/time-warp';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { RefresherFixture } from '../../../harness/refresher-fixture';
+import type { Fault } from '../../../harness/servicenow-simulator';
+import { TimeWarp } from '../../../harness/time-warp';
 import { bootstrapWithPassword } from '../../../lambda/shared/password-bootstrap';
-import { RefresherFixture } from '../../support/refresher-fixture';
-import type { Fault } from '../../support/servicenow-simulator';
-import { TimeWarp } from '../../support/time-warp';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;

@@ -2,6 +2,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
+import { AlertingHarness } from '../../../harness/alerting-harness';
+import { RefresherFixture } from '../../../harness/refresher-fixture';
 import { createRefreshHandler } from '../../../lambda/refresher/refresh-handler';
 import type { TokenEndpoint } from '../../../lambda/refresher/refresh-instance';
 import { Alerts } from '../../../lambda/shared/alerts/alerts';
@@ -12,8 +14,6 @@ import { SecretStore } from '../../../lambda/shared/secrets/secret-store';
 import { AwsClock, ClockSkewError } from '../../../lambda/shared/state/aws-clock';
 import type { StatePatch } from '../../../lambda/shared/state/instance-state';
 import { LeaseLostError, StateStore } from '../../../lambda/shared/state/state-store';
-import { AlertingHarness } from '../../support/alerting-harness';
-import { RefresherFixture } from '../../support/refresher-fixture';
 
 /**
  * The write-ahead refresh (issue 13): every failure between "ServiceNow answered" and "secrets and

@@ -2,6 +2,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Agent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  type HibernationMode,
+  ServiceNowSimulator,
+  type SimInstance,
+} from '../../../../harness/servicenow-simulator';
+import { VirtualClock } from '../../../../harness/virtual-clock';
 import { parseInstanceUrl } from '../../../../lambda/shared/servicenow/instance-url';
 import {
   createServiceNowAgent,
@@ -9,12 +15,6 @@ import {
   ServiceNowClient,
   type TokenGrant,
 } from '../../../../lambda/shared/servicenow/servicenow-client';
-import {
-  type HibernationMode,
-  ServiceNowSimulator,
-  type SimInstance,
-} from '../../../support/servicenow-simulator';
-import { VirtualClock } from '../../../support/virtual-clock';
 
 const DAY = 86_400_000;
 let clock: VirtualClock;
