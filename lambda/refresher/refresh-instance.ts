@@ -220,7 +220,9 @@ async function refreshLeased(
     hold.writeUntil - settings.writesBudgetMs - settings.grantTimeoutMs,
   );
   ensureLeaseRoom(clock, hold, 'asking for a grant', settings.grantTimeoutMs + settings.writesBudgetMs);
-  await deps.state.commit(
+  // Keep the marked state: a token handed back later in this run (a retry after a lost answer)
+  // must be capped by the time this grant opened, not by when the retry was sent.
+  state = await deps.state.commit(
     instance.name,
     hold.owner,
     {},

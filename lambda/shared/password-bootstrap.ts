@@ -182,7 +182,8 @@ async function storeUnderLease(
     let current = leased;
     if (current.intentOpenSince !== undefined) current = (await resolveOpenIntent(deps, hold, current)).state;
     ensureLeaseRoom(clock, hold, 'asking for a grant', GRANT_AND_WRITES_MS);
-    await state.commit(
+    // Keep the marked state: the expiry of the token this grant returns is capped by when it opened.
+    current = await state.commit(
       instance.name,
       owner,
       {},

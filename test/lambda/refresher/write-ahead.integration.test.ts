@@ -126,6 +126,22 @@ describe('write-ahead refresh', () => {
     await expectNotOverstated();
   });
 
+  it('never overstates the expiry when a grant whose answer was lost is retried in the same run and ServiceNow hands its token back', async () => {
+    fixture = await RefresherFixture.create({
+      instances: [{ name: 'acme', settings: { earlyRefreshMode: 'current-full' } }],
+      registry: { accessTokenLifespanSeconds: 1800 },
+    });
+    await fixture.bootstrap();
+    fixture.clock.advance(31 * MINUTE);
+    // ServiceNow issues a token, but its answer trickles past the client's body timeout; the retry a
+    // second later gets the same token back with a fresh full lifespan.
+    fixture.instance().sim.addFault({ fault: { kind: 'slow-body', chunkDelayMs: 3_500 }, times: 1 });
+
+    await fixture.handler()(force());
+
+    await expectNotOverstated();
+  });
+
   it('keeps a rotated refresh token when the credentials write is throttled twice', async () => {
     fixture = await RefresherFixture.create({
       instances: [{ name: 'acme', settings: { rotateRefreshTokens: true } }],
