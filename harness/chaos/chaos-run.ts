@@ -185,7 +185,7 @@ class ChaosRun {
     headersTimeoutMs: 250,
     bodyTimeoutMs: 250,
   });
-  private readonly snClients = new Map<string, ServiceNowClient>();
+  private readonly snClients = new Map<Clock, Map<string, ServiceNowClient>>();
 
   constructor(
     private readonly fixture: RefresherFixture,
@@ -264,16 +264,21 @@ class ChaosRun {
     }
   }
 
-  /** Short timeouts so a fault costs a fraction of a real second. */
-  private snClient(instance: InstanceConfig): ServiceNowClient {
-    let client = this.snClients.get(instance.name);
+  /**
+   * Short timeouts so a fault costs a fraction of a real second. A skewed environment stamps its
+   * grants with its own clock, as a real one would: one set of clients per clock.
+   */
+  private snClient(instance: InstanceConfig, clock: Clock = this.clock): ServiceNowClient {
+    let clients = this.snClients.get(clock);
+    if (!clients) this.snClients.set(clock, (clients = new Map()));
+    let client = clients.get(instance.name);
     if (!client) {
       client = new ServiceNowClient(
         instance.url,
-        { dispatcher: this.agent, clock: this.clock },
+        { dispatcher: this.agent, clock },
         { connectTimeoutMs: 1_000, headersTimeoutMs: 250, bodyTimeoutMs: 250, overallTimeoutMs: 1_500 },
       );
-      this.snClients.set(instance.name, client);
+      clients.set(instance.name, client);
     }
     return client;
   }
@@ -287,7 +292,7 @@ class ChaosRun {
         state: aws.state,
         tokenEndpoint: (instance) => ({
           requestToken: async (grant) => {
-            const outcome = await this.snClient(instance).requestToken(grant);
+            const outcome = await this.snClient(instance, aws.clock).requestToken(grant);
             const delayMs = this.slowGrants.get(instance.name);
             if (delayMs !== undefined) {
               // The answer arrives this late: ServiceNow has acted on the grant (and rotated) already.

@@ -271,7 +271,9 @@ async function refreshLeased(
     );
   }
 
-  const token = outcome.value;
+  // Timestamps that bound an expiry are in AWS's time, never later: a writer whose clock runs a few
+  // seconds ahead must not store an expiry past ServiceNow's.
+  const token = { ...outcome.value, sentAt: deps.state.earliestAwsTime(outcome.value.sentAt) };
   // A refresh token that differs from ours is a new one (the old one may be revoked already): keep it
   // before anything else can fail.
   if (

@@ -191,7 +191,9 @@ async function storeUnderLease(
     );
     const obtained = await obtain();
     if (obtained.kind !== 'ok') return obtained;
-    const { credentials, token } = obtained;
+    const { credentials } = obtained;
+    // In AWS's time, never later: an operator's laptop clock may run a few seconds ahead.
+    const token = { ...obtained.token, sentAt: state.earliestAwsTime(obtained.token.sentAt) };
     const verdict = await deps.verify?.(token.accessToken);
     if (verdict && !verdict.ok) return { kind: 'refused', message: verdict.message };
     const maxLifespan = maxAccessTokenLifespanSeconds(instance);

@@ -66,6 +66,17 @@ export class AwsClock {
     if (Number.isFinite(aws)) this.offsetMs = this.clock.now() - (aws + 500);
   }
 
+  /**
+   * The earliest AWS time `localMs` can be, for timestamps that bound an expiry: a writer whose
+   * clock runs ahead (within the refusal bound) would otherwise store expiries later than
+   * ServiceNow's. The Date header is whole seconds, so AWS was at least at its value when the answer
+   * arrived; a writer that runs behind keeps its own (earlier) time.
+   */
+  earliestAwsTime(localMs: number): number {
+    if (this.offsetMs === undefined) return localMs;
+    return localMs - Math.max(0, this.offsetMs + 500);
+  }
+
   /** Local minus AWS time, once an answer was seen. */
   get skewMs(): number | undefined {
     return this.offsetMs;

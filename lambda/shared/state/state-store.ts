@@ -71,6 +71,11 @@ export class StateStore {
     this.awsClock?.check(instance);
   }
 
+  /** The earliest AWS time a local timestamp can stand for (the local time without an AWS clock). */
+  earliestAwsTime(localMs: number): number {
+    return this.awsClock?.earliestAwsTime(localMs) ?? localMs;
+  }
+
   async get(instance: string): Promise<InstanceState | undefined> {
     const out = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: { instance }, ConsistentRead: true }),

@@ -4,6 +4,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlertingHarness } from '../../../harness/alerting-harness';
 import { RefresherFixture } from '../../../harness/refresher-fixture';
+import { VirtualClock } from '../../../harness/virtual-clock';
 import { createRefreshHandler } from '../../../lambda/refresher/refresh-handler';
 import type { TokenEndpoint } from '../../../lambda/refresher/refresh-instance';
 import { Alerts } from '../../../lambda/shared/alerts/alerts';
@@ -11,6 +12,7 @@ import { systemClock } from '../../../lambda/shared/clock';
 import type { InstanceConfig } from '../../../lambda/shared/instance-config';
 import { createInstanceMetrics } from '../../../lambda/shared/metrics';
 import { SecretStore } from '../../../lambda/shared/secrets/secret-store';
+import { serviceNowClients } from '../../../lambda/shared/servicenow/servicenow-client';
 import { AwsClock, ClockSkewError } from '../../../lambda/shared/state/aws-clock';
 import type { StatePatch } from '../../../lambda/shared/state/instance-state';
 import { LeaseLostError, StateStore } from '../../../lambda/shared/state/state-store';
@@ -337,6 +339,26 @@ describe('lease fencing', () => {
       ),
     ).rejects.toThrow(LeaseLostError);
     expect(second?.leaseEpoch).toBeGreaterThan(first?.leaseEpoch ?? 0);
+  });
+
+  it('never overstates the expiry when the writer clock is ahead of AWS by less than the refusal bound', async () => {
+    // Real time on both sides: moto's Date header is what the writer measures itself against.
+    fixture = await RefresherFixture.create({
+      clock: new VirtualClock(Date.now()),
+      instances: [{ name: 'acme', settings: { earlyRefreshMode: 'new-token' } }],
+    });
+    await fixture.bootstrap();
+    const ahead = { now: () => fixture.clock.now() + 4 * SECOND, sleep: systemClock.sleep };
+    const skewed = new StateStore(fixture.aws.dynamo, fixture.aws.tableName, new AwsClock(ahead));
+
+    await fixture.handler({
+      clock: ahead,
+      state: skewed,
+      tokenEndpoint: serviceNowClients(fixture.dispatcher, ahead),
+    })(force());
+
+    expect((await fixture.instanceState())?.lastOutcome).toBe('refreshed');
+    await expectNotOverstated();
   });
 
   it('refuses to take a held lease with a clock 91 s ahead of AWS', async () => {
