@@ -269,8 +269,8 @@ class ChaosRun {
    * grants with its own clock, as a real one would: one set of clients per clock.
    */
   private snClient(instance: InstanceConfig, clock: Clock = this.clock): ServiceNowClient {
-    let clients = this.snClients.get(clock);
-    if (!clients) this.snClients.set(clock, (clients = new Map()));
+    const clients = this.snClients.get(clock) ?? new Map<string, ServiceNowClient>();
+    this.snClients.set(clock, clients);
     let client = clients.get(instance.name);
     if (!client) {
       client = new ServiceNowClient(
