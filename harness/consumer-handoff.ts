@@ -1,27 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { CliContext } from '../cli/commands';
-import { handoff } from '../cli/handoff';
-import type { Terminal } from '../cli/terminal';
+import { handoff } from '../cli/commands/handoff';
+import type { CliContext } from '../cli/context';
 import type { ConsumerWatchDeps } from '../lambda/expiry-watch/consumer-watch';
 import { ConsumerTokenStore } from '../lambda/shared/consumers/consumer-tokens';
 import type { RefreshRequester } from '../lambda/shared/refresh-requester';
 import type { AlertingHarness } from './alerting-harness';
+import { recordingTerminal } from './recording-terminal';
 import type { RegistryRecord } from './servicenow-simulator';
-
-/** A terminal that answers from a script and keeps what the command printed. */
-export function scriptedTerminal(input: string): Terminal & { readonly printed: string[] } {
-  const printed: string[] = [];
-  return {
-    interactive: false,
-    colour: false,
-    printed,
-    out: (text) => printed.push(text),
-    err: (text) => printed.push(text),
-    ask: () => Promise.reject(new Error('scripted terminal: nothing to ask')),
-    readAllInput: async () => input,
-  };
-}
 
 /**
  * What `snow-token handoff <instance> --to <consumer>` does, run in-process on the harness's
@@ -55,7 +41,7 @@ export class ConsumerHandoffs {
   async handoff(consumer: string, options: { readonly watch?: boolean; readonly name?: string } = {}) {
     const f = this.alerting.fixture;
     const instance = f.instance(options.name);
-    const terminal = scriptedTerminal(`${this.client.clientSecret}\n${instance.password}\n`);
+    const { terminal, said } = recordingTerminal(`${this.client.clientSecret}\n${instance.password}\n`);
     const refresher: RefreshRequester = {
       requestRefresh: () => Promise.reject(new Error('handoff never asks the refresher')),
     };
@@ -88,9 +74,9 @@ export class ConsumerHandoffs {
       passwordStdin: true,
       watch: options.watch ?? false,
     });
-    if (code !== 0) throw new Error(`handoff failed (${code}): ${terminal.printed.join('\n')}`);
+    if (code !== 0) throw new Error(`handoff failed (${code}): ${said.join('\n')}`);
     const record = (await this.store.list(instance.config.name)).find((t) => t.consumer === consumer);
     if (!record) throw new Error('handoff recorded nothing');
-    return { record, printed: terminal.printed.join('\n') };
+    return { record, printed: said.join('\n') };
   }
 }

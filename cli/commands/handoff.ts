@@ -1,24 +1,68 @@
 import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
-import { CONSUMER_KINDS } from '../lambda/expiry-watch/consumer-watch';
-import { formatTime } from '../lambda/shared/alerts/messages';
-import { consumerProfile } from '../lambda/shared/consumers/consumer-profiles';
+import { formatTime } from '../../lambda/shared/alerts/messages';
+import { consumerProfile } from '../../lambda/shared/consumers/consumer-profiles';
 import {
-  CONSUMER_NAME,
   type ConsumerToken,
-  consumerDaysLeft,
-  consumerTokenExpiresAt,
   type WatchSecret,
   watchSecretName,
-} from '../lambda/shared/consumers/consumer-tokens';
-import type { InstanceConfig } from '../lambda/shared/instance-config';
-import { credentialsSecretSchema, parseSecretJson } from '../lambda/shared/secrets/credentials-secret';
-import { describeOutcome } from '../lambda/shared/servicenow/outcome';
-import { fingerprint } from '../lambda/shared/state/instance-state';
-import type { CliContext } from './commands';
-import { CliError, EXIT, type ExitCode } from './errors';
-import { paint, table } from './terminal';
+} from '../../lambda/shared/consumers/consumer-tokens';
+import type { InstanceConfig } from '../../lambda/shared/instance-config';
+import { describeOutcome } from '../../lambda/shared/servicenow/outcome';
+import { fingerprint } from '../../lambda/shared/state/instance-state';
+import { instanceCommand } from '../command';
+import { consumerName, LIFESPAN_DAYS_OPTION, lifespanSeconds, recordConsumerToken } from '../consumer-record';
+import type { CliContext } from '../context';
+import { CliError, EXIT, type ExitCode } from '../errors';
+import { storedCredentials } from '../stored-credentials';
+import { paint } from '../terminal';
 
-export interface HandoffOptions {
+export const handoffCommand = instanceCommand({
+  name: 'handoff',
+  summary: 'mint a refresh token for another tool (e.g. --to exalate), show it once, count it down',
+  description: `For tools that hold their own ServiceNow refresh token (Exalate and the like): replaces the curl
+password grant of their setup guides. Asks for the OAuth client secret and the user's password
+(hidden; never stored, never accepted as arguments or environment variables), runs one password
+grant against the instance, then one refresh grant with the new token to prove it and to detect
+an instance that rotates refresh tokens (then the newest one is handed off, and never verified).
+
+Shows the client id and the refresh token once, with where the tool's admin pastes each value;
+--output <file> writes them to a new owner-only (0600) file instead of the screen. The client is
+the instance's stored one unless --client-id names another. The deployment records the token
+without its value (tool, issue time, lifespan, fingerprint), counts it down and warns before it
+expires, like its own. A new handoff to the same tool replaces the record and closes the warnings.
+--lifespan-days: the client's refresh token lifespan (default: the instance's configured one).
+--watch: also keep the token (and the client secret) in a secret only the expiry watch reads, and
+prove it once a day with one refresh grant (its access token dropped at once): a revoked token is
+reported within a day, before the tool's sync breaks. Never for a rotating token.`,
+  options: {
+    to: { type: 'string', value: '<tool>', help: 'the tool that will hold the token, e.g. exalate' },
+    'client-id': {
+      type: 'string',
+      value: '<id>',
+      help: "the OAuth client (default: the instance's stored one)",
+    },
+    username: { type: 'string', value: '<name>', help: "the integration user's name, instead of a prompt" },
+    output: { type: 'string', value: '<file>', help: 'write the values to this new owner-only file' },
+    'lifespan-days': LIFESPAN_DAYS_OPTION,
+    watch: { type: 'boolean', help: 'prove the token once a day with one refresh grant' },
+    'password-stdin': {
+      type: 'boolean',
+      help: 'read the client secret and the password from standard input, one a line',
+    },
+  },
+  run: (ctx, instance, options) =>
+    handoff(ctx, instance, {
+      consumer: options.to,
+      clientId: options['client-id'],
+      username: options.username,
+      passwordStdin: options['password-stdin'] ?? false,
+      output: options.output,
+      lifespanDays: options['lifespan-days'],
+      watch: options.watch ?? false,
+    }),
+});
+
+interface HandoffOptions {
   readonly consumer: string | undefined;
   readonly clientId?: string;
   readonly username?: string;
@@ -27,50 +71,6 @@ export interface HandoffOptions {
   readonly output?: string;
   readonly lifespanDays?: string;
   readonly watch: boolean;
-}
-
-export interface TrackOptions {
-  readonly consumer: string | undefined;
-  readonly issued?: string;
-  readonly lifespanDays?: string;
-}
-
-function consumerName(given: string | undefined, command: string, instance: string): string {
-  if (!given) {
-    throw new CliError(
-      `Name the tool that will hold the token: snow-token ${command} ${instance} --to exalate`,
-      EXIT.usage,
-    );
-  }
-  if (!CONSUMER_NAME.test(given)) {
-    throw new CliError(
-      `--to "${given}": use lower-case letters, digits and dashes, e.g. --to exalate or --to exalate-prod`,
-      EXIT.usage,
-    );
-  }
-  return given;
-}
-
-/** --lifespan-days, else the instance's configured refresh-token lifespan, else ServiceNow's 100 days. */
-function lifespanSeconds(ctx: CliContext, instance: InstanceConfig, given: string | undefined): number {
-  if (given !== undefined) {
-    if (!/^\d+$/.test(given) || Number(given) < 1 || Number(given) > 3650) {
-      throw new CliError(
-        '--lifespan-days takes whole days from 1 to 3650, e.g. --lifespan-days 100',
-        EXIT.usage,
-      );
-    }
-    return Number(given) * 86_400;
-  }
-  const configured = ctx.deployment.refreshTokenLifespanDays?.[instance.name];
-  return (configured ?? 100) * 86_400;
-}
-
-async function storedClientId(ctx: CliContext, instance: InstanceConfig): Promise<string | undefined> {
-  const read = await ctx.secrets.read(instance.credentialsSecretId);
-  if (read.kind === 'missing') return undefined;
-  const parsed = parseSecretJson(credentialsSecretSchema, read.text);
-  return parsed.kind === 'ok' ? parsed.value.clientId : undefined;
 }
 
 /** Creates the output file before anything is asked, so a bad path fails before a token exists. */
@@ -129,7 +129,7 @@ export async function handoff(
 
     const clientId = await visible(
       'OAuth client id: ',
-      options.clientId ?? (await storedClientId(ctx, instance)),
+      options.clientId ?? (await storedCredentials(ctx, instance))?.clientId,
       'client id',
     );
     terminal.err(`Handing off a refresh token for ${instance.name} (${instance.url}) to ${profile.label}.`);
@@ -209,11 +209,9 @@ export async function handoff(
       watched,
       recordedAt: ctx.clock.now(),
     };
-    const replaced = await ctx.consumers.record(record);
+    const { replaced, expiresAt } = await recordConsumerToken(ctx, instance, record);
     // A token no longer watched must not stay stored: its secret goes.
     if (!watched && replaced?.watched) await ctx.secrets.remove(secretName);
-    const expiresAt = consumerTokenExpiresAt(record);
-    await closeConsumerIncidents(ctx, instance, record);
 
     if (options.watch && rotating) {
       terminal.err(
@@ -278,104 +276,4 @@ export async function handoff(
       if (!written && options.output) unlinkSync(options.output);
     }
   }
-}
-
-/** A new token for the tool ends its old token's incidents, each with its recovery email. */
-async function closeConsumerIncidents(ctx: CliContext, instance: InstanceConfig, record: ConsumerToken) {
-  for (const kind of CONSUMER_KINDS) {
-    await ctx.alerts.observe(
-      { name: instance.name, url: instance.url, consumer: record.consumer },
-      kind,
-      { active: false },
-      { consumerTokenExpiresAt: consumerTokenExpiresAt(record), consumerClientId: record.clientId },
-    );
-  }
-}
-
-function parseIssued(given: string | undefined, instance: string, consumer: string, now: number): number {
-  if (!given) {
-    throw new CliError(
-      `Say when the token was minted: snow-token track ${instance} --to ${consumer} --issued 2026-01-05 (the day of the curl password grant; a time such as 2026-01-05T09:30Z is more exact).`,
-      EXIT.usage,
-    );
-  }
-  const at = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(given) ? `${given}T00:00:00Z` : given);
-  if (Number.isNaN(at)) {
-    throw new CliError(
-      `--issued "${given}" is not a date: use e.g. 2026-01-05 or 2026-01-05T09:30Z`,
-      EXIT.usage,
-    );
-  }
-  if (at > now) throw new CliError(`--issued ${given} is in the future.`, EXIT.usage);
-  return at;
-}
-
-/** `snow-token track <instance> --to <consumer> --issued <date>`: a token minted elsewhere, counted down from its issue date. */
-export async function track(
-  ctx: CliContext,
-  instance: InstanceConfig,
-  options: TrackOptions,
-): Promise<ExitCode> {
-  const consumer = consumerName(options.consumer, 'track', instance.name);
-  const profile = consumerProfile(consumer);
-  const now = ctx.clock.now();
-  const issuedAt = parseIssued(options.issued, instance.name, consumer, now);
-  const record: ConsumerToken = {
-    consumer,
-    instance: instance.name,
-    source: 'track',
-    issuedAt,
-    lifespanSeconds: lifespanSeconds(ctx, instance, options.lifespanDays),
-    rotating: false,
-    watched: false,
-    recordedAt: now,
-  };
-  const replaced = await ctx.consumers.record(record);
-  const expiresAt = consumerTokenExpiresAt(record);
-  await closeConsumerIncidents(ctx, instance, record);
-  const days = consumerDaysLeft(record, now);
-  ctx.terminal.out(
-    `Tracking ${profile.label}'s refresh token for ${instance.name}: it expires on ${formatTime(expiresAt)} (${days < 0 ? 'already expired' : `${days} days left`}).${replaced ? ' This replaces the record kept before for this tool.' : ''}`,
-  );
-  ctx.terminal.out(`Renew it before then with: snow-token handoff ${instance.name} --to ${consumer}`);
-  return EXIT.ok;
-}
-
-/** The "tokens held by other tools" part of status. */
-export function consumerRows(tokens: readonly ConsumerToken[], now: number) {
-  return tokens.map((t) => ({
-    instance: t.instance,
-    consumer: t.consumer,
-    source: t.source,
-    issuedAt: t.issuedAt,
-    expiresAt: consumerTokenExpiresAt(t),
-    daysLeft: consumerDaysLeft(t, now),
-    rotating: t.rotating,
-    watched: t.watched,
-    fingerprint: t.fingerprint,
-  }));
-}
-
-export function printConsumerTable(ctx: CliContext, tokens: readonly ConsumerToken[], now: number): void {
-  if (tokens.length === 0) return;
-  const t = ctx.terminal;
-  t.out('');
-  t.out('TOKENS HELD BY OTHER TOOLS');
-  t.out(
-    table(
-      ['INSTANCE', 'TOOL', 'ISSUED', 'EXPIRES', 'DAYS LEFT', 'CHECKED DAILY'],
-      consumerRows(tokens, now).map((r) => [
-        r.instance,
-        consumerProfile(r.consumer).label,
-        `${formatTime(r.issuedAt)} (${r.source})`,
-        formatTime(r.expiresAt),
-        paint(
-          t,
-          r.daysLeft <= 7 ? 'red' : r.daysLeft <= 30 ? 'yellow' : 'green',
-          String(Math.max(r.daysLeft, 0)) + (r.daysLeft < 0 ? ' (expired)' : ''),
-        ),
-        r.rotating ? 'never (rotating)' : r.watched ? 'yes' : 'no',
-      ]),
-    ),
-  );
 }
