@@ -3,29 +3,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../cli/errors';
 import { main } from '../../cli/main';
-import type { Terminal } from '../../cli/terminal';
+import { recordingTerminal } from '../../harness/recording-terminal';
 
 const PACKAGE_VERSION = (
   JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as {
     version: string;
   }
 ).version;
-
-function recordingTerminal() {
-  const out: string[] = [];
-  const err: string[] = [];
-  const terminal: Terminal = {
-    interactive: false,
-    colour: false,
-    out: (text) => out.push(text),
-    err: (text) => err.push(text),
-    ask: async () => {
-      throw new Error('--version must not prompt');
-    },
-    readAllInput: async () => '',
-  };
-  return { terminal, out, err };
-}
 
 describe('snow-token --version', () => {
   it("prints the package's version and exits 0, with no deployment to find", async () => {

@@ -210,6 +210,7 @@ describe('snow-token, run as a subprocess against the simulator and the local AW
     expect(run.stdout).toMatch(/ok {3}instance reachable and awake/);
     expect(run.stdout).toMatch(/ok {3}password grant accepted/);
     expect(run.stdout).toMatch(/ok {3}probe allowed/);
+    expect(run.stdout).toMatch(/^note grant without a cliff: the password grant works/m);
     expect(run.stdout).not.toMatch(/FAIL/);
   });
 

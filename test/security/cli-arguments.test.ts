@@ -2,24 +2,8 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../cli/errors';
 import { main } from '../../cli/main';
-import type { Terminal } from '../../cli/terminal';
+import { recordingTerminal } from '../../harness/recording-terminal';
 import { FUZZ_SEED, reportCases } from '../fuzz/fuzz-figures';
-
-/** A terminal that records what the CLI says and fails any prompt: these command lines must stop first. */
-function recordingTerminal() {
-  const said: string[] = [];
-  const terminal: Terminal = {
-    interactive: false,
-    colour: false,
-    out: (text) => said.push(text),
-    err: (text) => said.push(text),
-    ask: async () => {
-      throw new Error('the CLI prompted for a command line it should have refused');
-    },
-    readAllInput: async () => '',
-  };
-  return { terminal, said };
-}
 
 const SECRET = 'Pw-do-not-echo-8b1f';
 let cases = 0;
