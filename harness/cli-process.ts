@@ -1,7 +1,10 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { localAwsConfig } from './local-aws/aws-env';
+import { RefresherFixture } from './refresher-fixture';
+import { VirtualClock } from './virtual-clock';
 
 const ROOT = join(import.meta.dirname, '..');
 export const SNOW_TOKEN_BIN = join(ROOT, 'bin', 'snow-token.mjs');
@@ -26,21 +29,66 @@ export function cliEnvironment(home: string): NodeJS.ProcessEnv {
   };
 }
 
+export interface CliOptions {
+  /** Standard input (piped), e.g. the answers of --password-stdin. */
+  readonly stdin?: string;
+  /** Instead of cliEnvironment(cwd). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Called with all of standard output so far, each time more arrives. */
+  readonly onOutput?: (stdout: string) => void;
+}
+
 /** Runs `snow-token` with standard input piped. */
-export function runCli(args: readonly string[], cwd: string, stdin = ''): Promise<CliRun> {
+export function runCli(args: readonly string[], cwd: string, options: CliOptions = {}): Promise<CliRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [SNOW_TOKEN_BIN, ...args], { cwd, env: cliEnvironment(cwd) });
+    const child = spawn(process.execPath, [SNOW_TOKEN_BIN, ...args], {
+      cwd,
+      env: options.env ?? cliEnvironment(cwd),
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
+      options.onOutput?.(stdout);
     });
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
-    child.stdin.end(stdin);
+    child.stdin.end(options.stdin ?? '');
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/**
+ * `snow-token bootstrap|renew <instance> --client-id <id> --username <name> --password-stdin`, the
+ * client secret and the password piped in, as a script would run it.
+ */
+export function runPipedPasswordGrant(
+  command: 'bootstrap' | 'renew',
+  deploymentFile: string,
+  cwd: string,
+  instance: {
+    readonly config: { readonly name: string };
+    readonly registry: { readonly clientId: string; readonly clientSecret: string };
+    readonly username: string;
+    readonly password: string;
+  },
+): Promise<CliRun> {
+  return runCli(
+    [
+      command,
+      instance.config.name,
+      '--deployment',
+      deploymentFile,
+      '--client-id',
+      instance.registry.clientId,
+      '--username',
+      instance.username,
+      '--password-stdin',
+    ],
+    cwd,
+    { stdin: `${instance.registry.clientSecret}\n${instance.password}\n` },
+  );
 }
 
 /** `snow-token` in a pseudo-terminal (util-linux `script`), TERM=dumb: what a person's shell starts. */
@@ -76,14 +124,26 @@ export function writeDeploymentFile(
 }
 
 /**
+ * What a CLI test runs against: the simulator and the emulator (a fixture on a clock that runs at
+ * real speed, as a subprocess lives on real time), a new work folder, and its --deployment file.
+ */
+export async function createCliWorkspace(name: string, extra: Record<string, unknown> = {}) {
+  const workDir = mkdtempSync(join(tmpdir(), `snow-token-${name}-`));
+  const fixture = await RefresherFixture.create({ clock: new VirtualClock(Date.now()) });
+  return { workDir, fixture, deploymentFile: writeDeploymentFile(workDir, fixture, extra) };
+}
+
+/**
  * Runs `snow-token` in a pseudo-terminal (util-linux `script`), typing each answer when its prompt
- * appears. `whileRunning` is called once after the last answer is typed, while the CLI still runs
- * (the caller slows ServiceNow down to make room): e.g. to look at every process's argv and environment.
+ * appears: a string at once, a list of keys one at a time as a person types them (a terminal sends
+ * each key, an arrow's whole escape sequence, as one write). `whileRunning` is called once after
+ * the last answer is typed, while the CLI still runs (the caller slows ServiceNow down to make
+ * room): e.g. to look at every process's argv and environment.
  */
 export function runCliOnTerminal(
   args: readonly string[],
   cwd: string,
-  answers: readonly [RegExp, string][],
+  answers: readonly [RegExp, string | readonly string[]][],
   whileRunning?: () => void,
 ): Promise<CliRun & { screen: string }> {
   return new Promise((resolve) => {
@@ -95,10 +155,27 @@ export function runCliOnTerminal(
       const next = pending[0];
       if (next?.[0].test(screen)) {
         pending.shift();
-        setTimeout(() => {
-          child.stdin.write(next[1]);
-          if (pending.length === 0 && whileRunning) setTimeout(whileRunning, 400);
-        }, 50);
+        const last = pending.length === 0;
+        const typed = () => {
+          if (last && whileRunning) setTimeout(whileRunning, 400);
+        };
+        const answer = next[1];
+        if (typeof answer === 'string') {
+          setTimeout(() => {
+            child.stdin.write(answer);
+            typed();
+          }, 50);
+        } else {
+          const keys = [...answer];
+          const typing = setInterval(() => {
+            const key = keys.shift();
+            if (key !== undefined) child.stdin.write(key);
+            else {
+              clearInterval(typing);
+              typed();
+            }
+          }, 40);
+        }
       }
     });
     child.on('close', (code) => resolve({ code, stdout: screen, stderr: '', screen }));

@@ -1,22 +1,15 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { explainAwsError } from '../../cli/errors';
-import { cliEnvironment, runCli, SNOW_TOKEN_BIN, writeDeploymentFile } from '../../harness/cli-process';
-import { RefresherFixture } from '../../harness/refresher-fixture';
-import { VirtualClock } from '../../harness/virtual-clock';
+import { cliEnvironment, createCliWorkspace, runCli, runPipedPasswordGrant } from '../../harness/cli-process';
+import type { RefresherFixture } from '../../harness/refresher-fixture';
 
 let fixture: RefresherFixture;
 let workDir: string;
 let deploymentFile: string;
 
 beforeAll(async () => {
-  workDir = mkdtempSync(join(tmpdir(), 'snow-token-access-'));
-  fixture = await RefresherFixture.create({ clock: new VirtualClock(Date.now()) });
-  deploymentFile = writeDeploymentFile(workDir, fixture);
+  ({ workDir, fixture, deploymentFile } = await createCliWorkspace('access'));
 });
 
 afterAll(async () => {
@@ -48,15 +41,12 @@ describe('snow-token arguments', () => {
 });
 
 describe('AWS access problems exit 3 with what to do', () => {
-  it('an unreachable AWS endpoint (a network error)', () => {
-    const run = spawnSync(process.execPath, [SNOW_TOKEN_BIN, 'status', '--deployment', deploymentFile], {
-      cwd: workDir,
+  it('an unreachable AWS endpoint (a network error)', async () => {
+    const run = await runCli(['status', '--deployment', deploymentFile], workDir, {
       env: { ...cliEnvironment(workDir), AWS_ENDPOINT_URL: 'http://127.0.0.1:9' },
-      encoding: 'utf8',
-      timeout: 60_000,
     });
 
-    expect(run.status).toBe(3);
+    expect(run.code).toBe(3);
     expect(run.stderr).toMatch(/AWS could not be reached \(ECONNREFUSED\)\. Check your network/);
   });
 
@@ -91,21 +81,7 @@ describe('renew', () => {
       }),
     );
 
-    const run = await runCli(
-      [
-        'renew',
-        'acme',
-        '--deployment',
-        deploymentFile,
-        '--client-id',
-        acme.registry.clientId,
-        '--username',
-        acme.username,
-        '--password-stdin',
-      ],
-      workDir,
-      `${acme.registry.clientSecret}\n${acme.password}\n`,
-    );
+    const run = await runPipedPasswordGrant('renew', deploymentFile, workDir, acme);
 
     expect(run.stderr).toMatch(/is not valid, so renew replaces it/);
     expect(run.code).toBe(0);

@@ -1,10 +1,6 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, spawnOnTerminal, writeDeploymentFile } from '../../harness/cli-process';
-import { RefresherFixture } from '../../harness/refresher-fixture';
-import { VirtualClock } from '../../harness/virtual-clock';
+import { createCliWorkspace, runCliOnTerminal, runPipedPasswordGrant } from '../../harness/cli-process';
+import type { RefresherFixture } from '../../harness/refresher-fixture';
 
 const LEFT = '\u001b[D';
 const RIGHT = '\u001b[C';
@@ -12,61 +8,13 @@ const BACKSPACE = '\u007f';
 const CTRL_U = '\u0015';
 const CTRL_W = '\u0017';
 
-/**
- * Runs snow-token in a pseudo-terminal (util-linux `script`, TERM=dumb as in the other terminal
- * tests) and, at each prompt, types its keys one at a time as a person does: a terminal sends each
- * key (an arrow's whole escape sequence) as one write.
- */
-function typeAtPrompts(
-  args: readonly string[],
-  cwd: string,
-  answers: readonly [RegExp, readonly string[]][],
-): Promise<{ code: number | null; screen: string }> {
-  return new Promise((resolve) => {
-    const child = spawnOnTerminal(args, cwd);
-    let screen = '';
-    const pending = [...answers];
-    child.stdout.on('data', (d: Buffer) => {
-      screen += d.toString();
-      const next = pending[0];
-      if (next?.[0].test(screen)) {
-        pending.shift();
-        const keys = [...next[1]];
-        const typing = setInterval(() => {
-          const key = keys.shift();
-          if (key === undefined) clearInterval(typing);
-          else child.stdin.write(key);
-        }, 40);
-      }
-    });
-    child.on('close', (code) => resolve({ code, screen }));
-  });
-}
-
 let fixture: RefresherFixture;
 let deploymentFile: string;
 let workDir: string;
 
 beforeAll(async () => {
-  workDir = mkdtempSync(join(tmpdir(), 'snow-token-editing-'));
-  fixture = await RefresherFixture.create({ clock: new VirtualClock(Date.now()) });
-  deploymentFile = writeDeploymentFile(workDir, fixture);
-  const acme = fixture.instance();
-  const bootstrap = await runCli(
-    [
-      'bootstrap',
-      'acme',
-      '--deployment',
-      deploymentFile,
-      '--client-id',
-      acme.registry.clientId,
-      '--username',
-      acme.username,
-      '--password-stdin',
-    ],
-    workDir,
-    `${acme.registry.clientSecret}\n${acme.password}\n`,
-  );
+  ({ workDir, fixture, deploymentFile } = await createCliWorkspace('editing'));
+  const bootstrap = await runPipedPasswordGrant('bootstrap', deploymentFile, workDir, fixture.instance());
   expect(bootstrap.code).toBe(0);
 });
 
@@ -95,7 +43,7 @@ describe('prompts edit like a shell line, on a real pseudo-terminal', () => {
       '\r',
     ];
 
-    const run = await typeAtPrompts(
+    const run = await runCliOnTerminal(
       ['renew', 'acme', '--deployment', deploymentFile, '--username', username],
       workDir,
       [[/Password for .*: $/, typed]],
@@ -125,7 +73,7 @@ describe('prompts edit like a shell line, on a real pseudo-terminal', () => {
       '\r',
     ];
 
-    const run = await typeAtPrompts(['renew', 'acme', '--deployment', deploymentFile], workDir, [
+    const run = await runCliOnTerminal(['renew', 'acme', '--deployment', deploymentFile], workDir, [
       [/Integration user name: $/, typed],
       [/Password for .*: $/, [...password, '\r']],
     ]);

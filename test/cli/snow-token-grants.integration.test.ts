@@ -1,88 +1,63 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlertingHarness } from '../../harness/alerting-harness';
-import { localAwsConfig } from '../../harness/local-aws/aws-env';
+import { runCli, writeDeploymentFile } from '../../harness/cli-process';
 import { RefresherFixture } from '../../harness/refresher-fixture';
 import { VirtualClock } from '../../harness/virtual-clock';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'snow-token.mjs');
 let fixture: RefresherFixture;
 
 afterEach(async () => {
   await fixture.close();
 });
 
+/** A fresh fixture with an alert topic, and a work folder with its --deployment file. */
 async function setUp() {
   fixture = await RefresherFixture.create({ clock: new VirtualClock(Date.now()) });
   const alerting = await AlertingHarness.create(fixture);
   const work = mkdtempSync(join(tmpdir(), 'snow-token-grants-'));
-  const deployment = join(work, 'deployment.json');
-  writeFileSync(
-    deployment,
-    JSON.stringify({
-      instances: [fixture.instance().config],
-      stateTableName: fixture.aws.tableName,
-      alertTopicArn: alerting.topicArn,
-      refresherFunctionName: 'not-invocable-here',
-    }),
-  );
-  return { work, deployment };
+  return { work, deployment: writeDeploymentFile(work, fixture, { alertTopicArn: alerting.topicArn }) };
 }
 
-/** Runs the CLI; `onOutput` may react to what it prints (as the admin registering a certificate). */
-function cli(work: string, args: string[], stdin: string, onOutput?: (stdout: string) => void) {
-  const aws = localAwsConfig();
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: work,
-      env: {
-        PATH: process.env.PATH,
-        HOME: work,
-        AWS_ENDPOINT_URL: aws.endpoint,
-        AWS_REGION: aws.region,
-        AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
-      },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      onOutput?.(stdout);
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.stdin.end(stdin);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+/**
+ * `snow-token bootstrap acme --grant <grant>` with the fixture's client, its secret piped in;
+ * `onOutput` may react to what it prints (as the admin registering a certificate).
+ */
+function bootstrap(
+  grant: 'client_credentials' | 'jwt_bearer',
+  { work, deployment }: { work: string; deployment: string },
+  extra: readonly string[] = [],
+  onOutput?: (stdout: string) => void,
+) {
+  const acme = fixture.instance();
+  return runCli(
+    [
+      'bootstrap',
+      'acme',
+      '--deployment',
+      deployment,
+      '--grant',
+      grant,
+      '--client-id',
+      acme.registry.clientId,
+      '--password-stdin',
+      ...extra,
+    ],
+    work,
+    { stdin: `${acme.registry.clientSecret}\n`, onOutput },
+  );
 }
 
 describe('snow-token bootstrap for the grants without a refresh token', () => {
   it('stores client credentials once ServiceNow issues a token with them', async () => {
-    const { work, deployment } = await setUp();
+    const setup = await setUp();
     const acme = fixture.instance();
     acme.sim.settings.clientCredentialsEnabled = true;
     acme.registry.applicationUser = acme.username;
 
-    const run = await cli(
-      work,
-      [
-        'bootstrap',
-        'acme',
-        '--deployment',
-        deployment,
-        '--grant',
-        'client_credentials',
-        '--client-id',
-        acme.registry.clientId,
-        '--password-stdin',
-      ],
-      `${acme.registry.clientSecret}\n`,
-    );
+    const run = await bootstrap('client_credentials', setup);
 
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
@@ -100,24 +75,9 @@ describe('snow-token bootstrap for the grants without a refresh token', () => {
   });
 
   it('refuses client credentials while the grant is switched off, storing nothing', async () => {
-    const { work, deployment } = await setUp();
-    const acme = fixture.instance();
+    const setup = await setUp();
 
-    const run = await cli(
-      work,
-      [
-        'bootstrap',
-        'acme',
-        '--deployment',
-        deployment,
-        '--grant',
-        'client_credentials',
-        '--client-id',
-        acme.registry.clientId,
-        '--password-stdin',
-      ],
-      `${acme.registry.clientSecret}\n`,
-    );
+    const run = await bootstrap('client_credentials', setup);
 
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/glide\.oauth\.inbound\.client\.credential\.grant_type\.enabled/);
@@ -125,30 +85,14 @@ describe('snow-token bootstrap for the grants without a refresh token', () => {
   });
 
   it('makes a key, prints the certificate and the ServiceNow steps, and stores it once the admin registers it', async () => {
-    const { work, deployment } = await setUp();
+    const setup = await setUp();
     const acme = fixture.instance();
     let registered = false;
 
-    const run = await cli(
-      work,
-      [
-        'bootstrap',
-        'acme',
-        '--deployment',
-        deployment,
-        '--grant',
-        'jwt_bearer',
-        '--client-id',
-        acme.registry.clientId,
-        '--username',
-        acme.username,
-        '--password-stdin',
-        '--wait',
-        '30',
-        '--wait-interval',
-        '1',
-      ],
-      `${acme.registry.clientSecret}\n`,
+    const run = await bootstrap(
+      'jwt_bearer',
+      setup,
+      ['--username', acme.username, '--wait', '30', '--wait-interval', '1'],
       (stdout) => {
         // The admin follows the printed steps: the certificate goes into the JWT verifier map.
         const certificate = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/.exec(
@@ -174,30 +118,16 @@ describe('snow-token bootstrap for the grants without a refresh token', () => {
   }, 60_000);
 
   it('gives up after --wait without storing anything when the certificate never gets registered', async () => {
-    const { work, deployment } = await setUp();
-    const acme = fixture.instance();
+    const setup = await setUp();
 
-    const run = await cli(
-      work,
-      [
-        'bootstrap',
-        'acme',
-        '--deployment',
-        deployment,
-        '--grant',
-        'jwt_bearer',
-        '--client-id',
-        acme.registry.clientId,
-        '--username',
-        acme.username,
-        '--password-stdin',
-        '--wait',
-        '2',
-        '--wait-interval',
-        '1',
-      ],
-      `${acme.registry.clientSecret}\n`,
-    );
+    const run = await bootstrap('jwt_bearer', setup, [
+      '--username',
+      fixture.instance().username,
+      '--wait',
+      '2',
+      '--wait-interval',
+      '1',
+    ]);
 
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(

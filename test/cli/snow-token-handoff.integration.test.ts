@@ -1,19 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  createCliWorkspace,
   everyFileUnder,
   everyProcessArgvAndEnvironment,
   runCli,
   runCliOnTerminal,
-  writeDeploymentFile,
 } from '../../harness/cli-process';
 import { localAwsConfig } from '../../harness/local-aws/aws-env';
-import { RefresherFixture } from '../../harness/refresher-fixture';
+import type { RefresherFixture } from '../../harness/refresher-fixture';
 import type { RegistryRecord } from '../../harness/servicenow-simulator';
-import { VirtualClock } from '../../harness/virtual-clock';
 import { ConsumerTokenStore } from '../../lambda/shared/consumers/consumer-tokens';
 import { fingerprint } from '../../lambda/shared/state/instance-state';
 
@@ -25,15 +23,15 @@ let exalateClient: RegistryRecord;
 const screens: string[] = [];
 
 beforeAll(async () => {
-  workDir = mkdtempSync(join(tmpdir(), 'snow-token-handoff-'));
-  fixture = await RefresherFixture.create({ clock: new VirtualClock(Date.now()) });
+  ({ workDir, fixture, deploymentFile } = await createCliWorkspace('handoff', {
+    refreshTokenLifespanDays: { acme: 100 },
+  }));
   consumers = new ConsumerTokenStore(fixture.aws.dynamo, fixture.aws.tableName);
   // Exalate gets an OAuth client of its own, as docs/exalate.md advises.
   exalateClient = fixture.instance().sim.addRegistry({
     clientId: 'exalate-client',
     clientSecret: `cs-exalate-${randomBytes(12).toString('hex')}`,
   });
-  deploymentFile = writeDeploymentFile(workDir, fixture, { refreshTokenLifespanDays: { acme: 100 } });
 });
 
 afterAll(async () => {
@@ -72,7 +70,7 @@ function pipedHandoff(consumer: string) {
       '--password-stdin',
     ],
     workDir,
-    `${exalateClient.clientSecret}\n${acme().password}\n`,
+    { stdin: `${exalateClient.clientSecret}\n${acme().password}\n` },
   );
 }
 

@@ -1,22 +1,21 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertingHarness } from '../../harness/alerting-harness';
+import {
+  type CliOptions,
+  type CliRun,
+  cliEnvironment,
+  runCli,
+  runCliOnTerminal,
+  runPipedPasswordGrant,
+  writeDeploymentFile,
+} from '../../harness/cli-process';
 import { localAwsConfig } from '../../harness/local-aws/aws-env';
 import { RefresherFixture } from '../../harness/refresher-fixture';
 import { VirtualClock } from '../../harness/virtual-clock';
-
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'snow-token.mjs');
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 let fixture: RefresherFixture;
 let alerting: AlertingHarness;
@@ -24,88 +23,28 @@ let deploymentFile: string;
 let workDir: string;
 const transcripts: string[] = [];
 
-function awsEnv(): NodeJS.ProcessEnv {
-  const aws = localAwsConfig();
-  return {
-    PATH: process.env.PATH,
-    HOME: workDir,
-    AWS_ENDPOINT_URL: aws.endpoint,
-    AWS_REGION: aws.region,
-    AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
-    AWS_EC2_METADATA_DISABLED: 'true',
-  };
+/** Runs the CLI as an operator would, with standard input piped; keeps what it said. */
+async function cli(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
+  const run = await runCli(args, workDir, options);
+  transcripts.push(run.stdout, run.stderr);
+  return run;
 }
 
-/** Runs the CLI as an operator would, with standard input piped. */
-function cli(
-  args: readonly string[],
-  options: { stdin?: string; env?: NodeJS.ProcessEnv } = {},
-): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: workDir, env: options.env ?? awsEnv() });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.stdin.end(options.stdin ?? '');
-    child.on('close', (code) => {
-      transcripts.push(stdout, stderr);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/**
- * Runs the CLI inside a pseudo-terminal (util-linux `script`), typing each answer when its prompt
- * appears: what an operator at a keyboard sees.
- */
-function cliOnTerminal(
-  args: readonly string[],
-  answers: readonly [RegExp, string][],
-): Promise<Run & { screen: string }> {
-  return new Promise((resolve) => {
-    const command = [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' ');
-    const child = spawn('script', ['-qfec', command, '/dev/null'], {
-      cwd: workDir,
-      env: { ...awsEnv(), TERM: 'dumb' },
-    });
-    let screen = '';
-    const pending = [...answers];
-    child.stdout.on('data', (d: Buffer) => {
-      screen += d.toString();
-      const next = pending[0];
-      if (next?.[0].test(screen)) {
-        pending.shift();
-        setTimeout(() => child.stdin.write(next[1]), 50);
-      }
-    });
-    child.on('close', (code) => {
-      transcripts.push(screen);
-      resolve({ code, stdout: screen, stderr: '', screen });
-    });
-  });
+/** Runs the CLI in a pseudo-terminal, typing each answer at its prompt; keeps the screen. */
+async function cliOnTerminal(args: readonly string[], answers: readonly [RegExp, string][]) {
+  const run = await runCliOnTerminal(args, workDir, answers);
+  transcripts.push(run.screen);
+  return run;
 }
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'snow-token-cli-'));
   fixture = await RefresherFixture.create({ clock: new VirtualClock(Date.now()) });
   alerting = await AlertingHarness.create(fixture);
-  deploymentFile = join(workDir, 'deployment.json');
-  writeFileSync(
-    deploymentFile,
-    JSON.stringify({
-      stackName: 'ServiceNowTokenRefresher',
-      instances: [fixture.instance().config],
-      stateTableName: fixture.aws.tableName,
-      alertTopicArn: alerting.topicArn,
-      refresherFunctionName: 'not-invocable-here',
-    }),
-  );
+  deploymentFile = writeDeploymentFile(workDir, fixture, {
+    stackName: 'ServiceNowTokenRefresher',
+    alertTopicArn: alerting.topicArn,
+  });
 });
 
 afterAll(async () => {
@@ -117,19 +56,8 @@ const d = () => ['--deployment', deploymentFile];
 
 describe('snow-token, run as a subprocess against the simulator and the local AWS emulator', () => {
   it('bootstraps from piped input and says when the refresh token expires', async () => {
-    const run = await cli(
-      [
-        'bootstrap',
-        'acme',
-        ...d(),
-        '--client-id',
-        acme().registry.clientId,
-        '--username',
-        acme().username,
-        '--password-stdin',
-      ],
-      { stdin: `${acme().registry.clientSecret}\n${acme().password}\n` },
-    );
+    const run = await runPipedPasswordGrant('bootstrap', deploymentFile, workDir, acme());
+    transcripts.push(run.stdout, run.stderr);
 
     expect(run.stderr).not.toMatch(/unexpected/);
     expect(run.code).toBe(0);
@@ -329,7 +257,7 @@ describe('snow-token, run as a subprocess against the simulator and the local AW
 
     it('says how to sign in when AWS credentials are missing', async () => {
       const env: NodeJS.ProcessEnv = {
-        ...awsEnv(),
+        ...cliEnvironment(workDir),
         AWS_SHARED_CREDENTIALS_FILE: join(workDir, 'none'),
         AWS_CONFIG_FILE: join(workDir, 'none'),
       };
@@ -385,21 +313,7 @@ describe('snow-token finds a deployment from the config file and the stack outpu
       }),
     );
 
-    const run = await new Promise<Run>((resolve) => {
-      const child = spawn(process.execPath, [BIN, 'status', '--json'], {
-        cwd: join(repo, 'config'),
-        env: awsEnv(),
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d.toString();
-      });
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-      });
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    const run = await runCli(['status', '--json'], join(repo, 'config'));
 
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
