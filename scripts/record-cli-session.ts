@@ -3,18 +3,17 @@
  * the local AWS emulator, and writes it to docs/cli-session.md (the README's operations section
  * quotes it). Run with: npx tsx scripts/record-cli-session.ts
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startMoto } from '../harness/local-aws/moto-server';
 
 const ROOT = join(import.meta.dirname, '..');
-const BIN = join(ROOT, 'bin', 'snow-token.mjs');
 
 const moto = await startMoto();
 process.env.LOCAL_AWS_ENDPOINT = moto.endpoint;
 const { AlertingHarness } = await import('../harness/alerting-harness');
+const { runCliOnTerminal, writeDeploymentFile } = await import('../harness/cli-process');
 const { RefresherFixture } = await import('../harness/refresher-fixture');
 const { VirtualClock } = await import('../harness/virtual-clock');
 
@@ -22,51 +21,17 @@ const work = mkdtempSync(join(tmpdir(), 'snow-token-session-'));
 const fixture = await RefresherFixture.create({ clock: new VirtualClock(Date.now()) });
 const alerting = await AlertingHarness.create(fixture);
 const acme = fixture.instance();
-writeFileSync(
-  join(work, 'deployment.json'),
-  JSON.stringify({
-    instances: [acme.config],
-    stateTableName: fixture.aws.tableName,
-    alertTopicArn: alerting.topicArn,
-    refresherFunctionName: 'ServiceNowTokenRefresher-Refresher',
-  }),
-);
-const env = {
-  PATH: process.env.PATH,
-  HOME: work,
-  TERM: 'dumb',
-  AWS_ENDPOINT_URL: moto.endpoint,
-  AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: 'testing',
-  AWS_SECRET_ACCESS_KEY: 'testing',
-};
-
-/** Runs one command in a pseudo-terminal, typing each answer when its prompt shows. */
-function session(
-  args: string[],
-  answers: [RegExp, string][] = [],
-): Promise<{ screen: string; code: number | null }> {
-  return new Promise((resolve) => {
-    const command = [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' ');
-    const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: work, env });
-    let screen = '';
-    child.stdout.on('data', (d: Buffer) => {
-      screen += d.toString();
-      const next = answers[0];
-      if (next?.[0].test(screen)) {
-        answers.shift();
-        setTimeout(() => child.stdin.write(next[1]), 50);
-      }
-    });
-    child.on('close', (code) => resolve({ screen, code }));
-  });
-}
+writeDeploymentFile(work, fixture, {
+  alertTopicArn: alerting.topicArn,
+  refresherFunctionName: 'ServiceNowTokenRefresher-Refresher',
+});
 
 const sections: string[] = [];
 async function record(title: string, args: string[], answers: [RegExp, string][] = []) {
-  const { screen, code } = await session(args, answers);
+  // Each command in a pseudo-terminal, each answer typed when its prompt shows.
+  const { screen, code } = await runCliOnTerminal(args, work, answers);
   const text = screen
-    .replaceAll('\r\n', '\n')
+    .replace(/\r+\n/g, '\n')
     // biome-ignore lint/suspicious/noControlCharactersInRegex: strip terminal colour codes
     .replace(/\u001b\[\d+m/g, '')
     .replaceAll(acme.config.url, 'https://acme.service-now.com')
@@ -88,11 +53,10 @@ await record(
   ],
 );
 await record('Status of every instance', ['status', ...d]);
-await record('An immediate refresh (here with --local; without it, the refresher function is invoked)', [
+await record('An immediate refresh, run from this machine with your own AWS access', [
   'refresh',
   'acme',
   ...d,
-  '--local',
 ]);
 await record('Doctor: checks with their fixes', ['doctor', 'acme', ...d]);
 await record(
