@@ -45,7 +45,8 @@ export async function passwordGrant(
       `The stored credentials secret of ${instance.name} is not valid, so renew replaces it: it asks for the OAuth client id and secret as well. Nothing is written until ServiceNow accepts them.`,
     );
   }
-  const reuseClient = stored !== undefined && !(mode === 'bootstrap' && answers['new-client']);
+  // --new-client: the client secret changed in ServiceNow, so the stored one is not used (renew too).
+  const reuseClient = stored !== undefined && !answers['new-client'];
   const piped = answers['password-stdin'] ? (await terminal.readAllInput()).split(/\r?\n/) : undefined;
   const fromPipe = (what: string): string => {
     const value = piped?.shift();

@@ -61,7 +61,8 @@ export function runCli(args: readonly string[], cwd: string, options: CliOptions
 
 /**
  * `snow-token bootstrap|renew <instance> --client-id <id> --username <name> --password-stdin`, the
- * client secret and the password piped in, as a script would run it.
+ * client secret (the registry's, unless another is given) and the password piped in, as a script
+ * would run it; `extra` arguments go last.
  */
 export function runPipedPasswordGrant(
   command: 'bootstrap' | 'renew',
@@ -73,6 +74,7 @@ export function runPipedPasswordGrant(
     readonly username: string;
     readonly password: string;
   },
+  options: { readonly extra?: readonly string[]; readonly clientSecret?: string } = {},
 ): Promise<CliRun> {
   return runCli(
     [
@@ -85,9 +87,10 @@ export function runPipedPasswordGrant(
       '--username',
       instance.username,
       '--password-stdin',
+      ...(options.extra ?? []),
     ],
     cwd,
-    { stdin: `${instance.registry.clientSecret}\n${instance.password}\n` },
+    { stdin: `${options.clientSecret ?? instance.registry.clientSecret}\n${instance.password}\n` },
   );
 }
 

@@ -7,7 +7,8 @@ export const renewCommand = instanceCommand({
   name: 'renew',
   summary: 'start a new refresh token with the stored client (the command expiry emails name)',
   description: `Starts a new refresh token with the stored client id and secret: one password grant, a probe, and
-both secrets rewritten. Closes the expiry countdown. The password is never stored.`,
+both secrets rewritten. Closes the expiry countdown. The password is never stored. With
+--new-client it asks for the client id and secret too: for a client secret changed in ServiceNow.`,
   options: {
     ...PASSWORD_GRANT_OPTIONS,
     'new-client': {

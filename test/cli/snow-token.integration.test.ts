@@ -23,12 +23,15 @@ let deploymentFile: string;
 let workDir: string;
 const transcripts: string[] = [];
 
-/** Runs the CLI as an operator would, with standard input piped; keeps what it said. */
-async function cli(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
-  const run = await runCli(args, workDir, options);
+/** Keeps what a run of the CLI said, for the final look for the password. */
+async function kept(running: Promise<CliRun>): Promise<CliRun> {
+  const run = await running;
   transcripts.push(run.stdout, run.stderr);
   return run;
 }
+
+/** Runs the CLI as an operator would, with standard input piped. */
+const cli = (args: readonly string[], options: CliOptions = {}) => kept(runCli(args, workDir, options));
 
 /** Runs the CLI in a pseudo-terminal, typing each answer at its prompt; keeps the screen. */
 async function cliOnTerminal(args: readonly string[], answers: readonly [RegExp, string][]) {
@@ -56,8 +59,7 @@ const d = () => ['--deployment', deploymentFile];
 
 describe('snow-token, run as a subprocess against the simulator and the local AWS emulator', () => {
   it('bootstraps from piped input and says when the refresh token expires', async () => {
-    const run = await runPipedPasswordGrant('bootstrap', deploymentFile, workDir, acme());
-    transcripts.push(run.stdout, run.stderr);
+    const run = await kept(runPipedPasswordGrant('bootstrap', deploymentFile, workDir, acme()));
 
     expect(run.stderr).not.toMatch(/unexpected/);
     expect(run.code).toBe(0);
@@ -100,6 +102,19 @@ describe('snow-token, run as a subprocess against the simulator and the local AW
       Date.parse(before?.refreshTokenIssuedAt ?? ''),
     );
     expect(after?.clientSecret).toBe(before?.clientSecret);
+  });
+
+  it('renews with a new client secret given --new-client, the fix the refresher names for invalid_client', async () => {
+    // The client secret was changed in ServiceNow's Application Registry: the stored one is refused.
+    acme().registry.clientSecret = `cs-rotated-${Date.now()}`;
+
+    const run = await kept(
+      runPipedPasswordGrant('renew', deploymentFile, workDir, acme(), { extra: ['--new-client'] }),
+    );
+
+    expect(run.stderr).not.toMatch(/failed/);
+    expect(run.code).toBe(0);
+    expect((await fixture.credentials())?.clientSecret).toBe(acme().registry.clientSecret);
   });
 
   it('shows every instance in status, as a table and as JSON', async () => {
@@ -198,19 +213,11 @@ describe('snow-token, run as a subprocess against the simulator and the local AW
     });
 
     it('refuses a wrong client secret', async () => {
-      const run = await cli(
-        [
-          'bootstrap',
-          'acme',
-          ...d(),
-          '--new-client',
-          '--client-id',
-          acme().registry.clientId,
-          '--username',
-          acme().username,
-          '--password-stdin',
-        ],
-        { stdin: `wrong-secret\n${acme().password}\n` },
+      const run = await kept(
+        runPipedPasswordGrant('bootstrap', deploymentFile, workDir, acme(), {
+          extra: ['--new-client'],
+          clientSecret: 'wrong-secret',
+        }),
       );
       expect(run.code).toBe(1);
       expect(run.stderr).toMatch(/bootstrap failed: ServiceNow refused the password grant/);
