@@ -79,8 +79,8 @@ async function run(argv: readonly string[], deps: Dependencies): Promise<ExitCod
   if (command.operand && !operand) {
     throw new CliError(`Name the instance: snow-token ${command.name} ${command.operand}.`, EXIT.usage);
   }
-  const text = (name: 'config' | 'deployment' | 'stack' | 'region' | 'profile') => {
-    const value = values[name];
+  const text = (option: 'config' | 'deployment' | 'stack' | 'region' | 'profile') => {
+    const value = values[option];
     return typeof value === 'string' ? value : undefined;
   };
   const profile = text('profile');
