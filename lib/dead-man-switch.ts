@@ -3,7 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { METRICS } from '../lambda/shared/metrics-namespace';
+import { METRICS } from '../lambda/shared/deployment-contract';
 import { runbookReference } from './operational-alarms';
 
 export interface DeadManSwitchProps {

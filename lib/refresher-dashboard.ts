@@ -4,8 +4,8 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { METRICS } from '../lambda/shared/deployment-contract';
 import type { MetricName } from '../lambda/shared/metrics';
-import { METRICS } from '../lambda/shared/metrics-namespace';
 
 export interface RefresherDashboardProps {
   readonly dashboardName: string;

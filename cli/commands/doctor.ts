@@ -1,4 +1,5 @@
 import { formatTime } from '../../lambda/shared/alerts/messages';
+import { minimumAccessTokenLifespanSeconds } from '../../lambda/shared/deployment-contract';
 import type { InstanceConfig } from '../../lambda/shared/instance-config';
 import { accessTokenSecretSchema } from '../../lambda/shared/secrets/access-token-secret';
 import {
@@ -122,10 +123,7 @@ export const DOCTOR_CHECKS: readonly DoctorCheck[] = [
     name: 'access token lifespan long enough',
     run: ({ ctx, state }) => {
       if (state?.accessTokenLifespanSeconds === undefined) return undefined;
-      const minimum = Math.max(
-        900,
-        2 * ctx.deployment.refreshAheadSeconds + ctx.deployment.scheduleIntervalSeconds,
-      );
+      const minimum = minimumAccessTokenLifespanSeconds(ctx.deployment);
       return {
         verdict: state.accessTokenLifespanSeconds >= minimum ? 'ok' : 'fail',
         detail: `tokens live ${state.accessTokenLifespanSeconds} s (at least ${minimum} s needed)`,

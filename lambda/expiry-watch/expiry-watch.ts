@@ -2,13 +2,13 @@ import type { Alerts } from '../shared/alerts/alerts';
 import type { IncidentKind, Observation } from '../shared/alerts/incident';
 import { type IncidentStore, incidentKey } from '../shared/alerts/incident-store';
 import type { Clock } from '../shared/clock';
+import { minimumAccessTokenLifespanSeconds } from '../shared/deployment-contract';
 import type { InstanceConfig } from '../shared/instance-config';
 import type { InstanceMetrics } from '../shared/metrics';
 import type { InstanceState } from '../shared/state/instance-state';
 import type { StateStore } from '../shared/state/state-store';
 import { type ConsumerWatchDeps, watchConsumerTokens } from './consumer-watch';
 
-export const DEFAULT_WARNING_DAYS: readonly number[] = [30, 14, 7, 3, 1];
 const DAY = 86_400_000;
 const WATCH_KINDS: readonly IncidentKind[] = ['refresh-token-expiry', 'certificate-expiry', 'config-drift'];
 
@@ -135,7 +135,7 @@ export function countdown(end: number | undefined, now: number, thresholds: read
 function drift(state: InstanceState | undefined, deps: ExpiryWatchDeps): Observation {
   const lifespan = state?.accessTokenLifespanSeconds;
   if (lifespan === undefined) return { active: false };
-  const minimum = Math.max(900, 2 * deps.refreshAheadSeconds + deps.scheduleIntervalSeconds);
+  const minimum = minimumAccessTokenLifespanSeconds(deps);
   if (lifespan >= minimum) return { active: false };
   return { active: true, reason: 'lifespan-too-short', severity: 'warning', graceMs: 0, remind: false };
 }

@@ -5,6 +5,7 @@ import type { Context } from 'aws-lambda';
 import { alertingEnvironmentSchema, createAlerting } from '../shared/alerting-environment';
 import { systemClock } from '../shared/clock';
 import { ConsumerTokenStore } from '../shared/consumers/consumer-tokens';
+import { DEFAULT_EXPIRY_WARNING_DAYS } from '../shared/deployment-contract';
 import { loadInstances, parseEnvironment } from '../shared/environment';
 import { createLogger } from '../shared/logger';
 import { createInstanceMetrics, metricScopeFrom } from '../shared/metrics';
@@ -12,7 +13,7 @@ import { SecretStore } from '../shared/secrets/secret-store';
 import { createServiceNowAgent, serviceNowClients } from '../shared/servicenow/servicenow-client';
 import { StateStore } from '../shared/state/state-store';
 import * as z from '../shared/zod';
-import { DEFAULT_WARNING_DAYS, watchExpiry } from './expiry-watch';
+import { watchExpiry } from './expiry-watch';
 import { checkSubscriptions } from './subscription-check';
 
 const NAME = 'The expiry-watch function';
@@ -25,7 +26,7 @@ const env = parseEnvironment(
         z.string().check(z.regex(/^\d+(,\d+)*$/, 'use comma-separated whole days, e.g. "30,14,7,3,1"')),
         z.transform((s: string) => s.split(',').map(Number)),
       ),
-      [...DEFAULT_WARNING_DAYS],
+      [...DEFAULT_EXPIRY_WARNING_DAYS],
     ),
   }),
   process.env,
@@ -34,7 +35,7 @@ const env = parseEnvironment(
 const instances = loadInstances(process.env, NAME);
 
 // Created once per execution environment and reused by every invocation.
-const logger = createLogger('servicenow-token-refresher');
+const logger = createLogger(process.env);
 const dynamo = new DynamoDBClient({});
 const alerting = createAlerting(env, { dynamo, clock: systemClock, logger });
 const sns = new SNSClient({});

@@ -26,7 +26,7 @@ const env = parseEnvironment(
 const instances = loadInstances(process.env, NAME);
 
 // Created once per execution environment and reused by every invocation.
-const logger = createLogger('servicenow-token-refresher');
+const logger = createLogger(process.env);
 const dynamo = new DynamoDBClient({});
 const alerting = createAlerting(env, { dynamo, clock: systemClock, logger });
 const agent = createServiceNowAgent();

@@ -35,7 +35,7 @@ const env = parseEnvironment(
 const instances = loadInstances(process.env, 'The refresher function');
 
 // Created once per execution environment and reused by every invocation.
-const logger = createLogger('servicenow-token-refresher');
+const logger = createLogger(process.env);
 const agent = createServiceNowAgent();
 const dynamo = new DynamoDBClient({});
 const alerting = createAlerting(env, { dynamo, clock: systemClock, logger });

@@ -1,4 +1,5 @@
 import type { Clock } from '../shared/clock';
+import { INSTANCE_NAME_PATTERN } from '../shared/deployment-contract';
 import type { InstanceConfig } from '../shared/instance-config';
 import type { Logger } from '../shared/logger';
 import type { RefreshRequestLimit } from '../shared/state/refresh-request-limit';
@@ -14,7 +15,7 @@ import type { RunOptions } from './refresher';
  */
 export const refreshRequestForTokenSchema = z.strictObject({
   action: z.literal('refresh'),
-  instance: z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/)),
+  instance: z.string().check(z.regex(INSTANCE_NAME_PATTERN)),
   fingerprint: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_-]{16}$/))),
 });
 export type RefreshRequestForToken = z.output<typeof refreshRequestForTokenSchema>;

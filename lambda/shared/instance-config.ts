@@ -1,13 +1,17 @@
+import {
+  ACCESS_TOKEN_LIFESPAN_SECONDS,
+  EXPIRY_WARNING_DAYS_LIMITS,
+  INSTANCE_NAME_PATTERN,
+  INSTANCE_NAME_RULE,
+  PROBE_PATH_PATTERN,
+  PROBE_PATH_RULE,
+} from './deployment-contract';
 import { parseInstanceUrl } from './servicenow/instance-url';
 import * as z from './zod';
 
 /** How the functions see one instance: set by the construct, validated once when a function loads. */
 export const instanceConfigSchema = z.object({
-  name: z
-    .string()
-    .check(
-      z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'use lower-case letters, digits and dashes, e.g. "acme-prod"'),
-    ),
+  name: z.string().check(z.regex(INSTANCE_NAME_PATTERN, INSTANCE_NAME_RULE)),
   url: z.string().check(
     z.refine(
       (value) => {
@@ -24,23 +28,26 @@ export const instanceConfigSchema = z.object({
   credentialsSecretId: z.string().check(z.minLength(1)),
   accessTokenSecretId: z.string().check(z.minLength(1)),
   /** The probe's GET path; default the one-row sys_user query. */
-  probePath: z.optional(
-    z
-      .string()
-      .check(
-        z.regex(
-          /^\/api\//,
-          'use a REST API path on the instance, e.g. /api/now/table/sys_user?sysparm_limit=1',
-        ),
-      ),
-  ),
+  probePath: z.optional(z.string().check(z.regex(PROBE_PATH_PATTERN, PROBE_PATH_RULE))),
   /**
    * The access-token lifespan set on the instance's Application Registry record (seconds). No token
    * is stored as living longer, whatever expires_in says. Default: one day.
    */
-  accessTokenLifespanSeconds: z.optional(z.number().check(z.int(), z.minimum(60), z.maximum(31_536_000))),
-  /** Days before the refresh token's end at which to warn; default [30, 14, 7, 3, 1]. */
-  expiryWarningDays: z.optional(z.array(z.number().check(z.int(), z.positive())).check(z.minLength(1))),
+  accessTokenLifespanSeconds: z.optional(
+    z
+      .number()
+      .check(
+        z.int(),
+        z.minimum(ACCESS_TOKEN_LIFESPAN_SECONDS.min),
+        z.maximum(ACCESS_TOKEN_LIFESPAN_SECONDS.max),
+      ),
+  ),
+  /** Days before the refresh token's end at which to warn; default DEFAULT_EXPIRY_WARNING_DAYS. */
+  expiryWarningDays: z.optional(
+    z
+      .array(z.number().check(z.int(), z.positive(), z.maximum(EXPIRY_WARNING_DAYS_LIMITS.maxDay)))
+      .check(z.minLength(1), z.maxLength(EXPIRY_WARNING_DAYS_LIMITS.maxCount)),
+  ),
 });
 
 export type InstanceConfig = z.output<typeof instanceConfigSchema>;

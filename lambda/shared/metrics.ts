@@ -1,6 +1,6 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 
-import { METRICS } from './metrics-namespace';
+import { METRICS } from './deployment-contract';
 
 export { METRICS };
 

@@ -6,12 +6,13 @@ import {
   GetCommand,
   PutCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { CONSUMER_NAME_PATTERN } from '../deployment-contract';
 import * as z from '../zod';
 
 const DAY = 86_400_000;
 
 /** Consumer names: what the operator types after --to, e.g. "exalate" or "exalate-prod". */
-export const CONSUMER_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const CONSUMER_NAME = CONSUMER_NAME_PATTERN;
 
 /**
  * A refresh token held by another tool (Exalate and the like). Never its value: the fingerprint
