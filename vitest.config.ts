@@ -28,6 +28,8 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           exclude: [INTEGRATION],
           testTimeout: 60_000,
+          // CDK synth in a beforeAll takes seconds, and more on a busy machine.
+          hookTimeout: 60_000,
           env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
         },
       },
