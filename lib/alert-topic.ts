@@ -32,7 +32,7 @@ export class AlertTopic extends Construct {
     const stack = Stack.of(this);
     // A customer managed key: CloudWatch alarms cannot publish to a topic under the AWS managed
     // aws/sns key, whose policy nobody can change.
-    this.key = props.encryptionKey ?? (props.createKey ? this.newKey(stack) : undefined);
+    this.key = props.encryptionKey ?? (props.createKey ? newMessagesKey(this, 'Key') : undefined);
     this.topic = new sns.Topic(this, 'Topic', {
       displayName: 'ServiceNow token refresher alerts',
       masterKey: this.key,
@@ -73,35 +73,6 @@ export class AlertTopic extends Construct {
     }
   }
 
-  private newKey(stack: Stack): kms.Key {
-    const key = new kms.Key(this, 'Key', {
-      description: 'Encrypts the ServiceNow token refresher alert topic and failed-invocation queue',
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'CloudWatchAlarmsPublishToEncryptedTopic',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
-      }),
-    );
-    // The failed-invocations queue shares this key, and EventBridge delivers a schedule's failed
-    // invocation there as events.amazonaws.com: without this statement it could not encrypt it.
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'EventBridgeDeliversFailedInvocations',
-        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
-      }),
-    );
-    return key;
-  }
-
   /**
    * Alert authenticity: nobody but the given principals (the functions' roles and the operators,
    * for "snow-token test-alert") and this account's CloudWatch alarms may publish, so an email
@@ -125,4 +96,36 @@ export class AlertTopic extends Construct {
       }),
     );
   }
+}
+
+/**
+ * A customer managed key with rotation for the alert topic and the failed-invocations queue, which
+ * CloudWatch alarms (publishing to the topic) and EventBridge (delivering a schedule's failed
+ * invocation to the queue) of this account may use.
+ */
+export function newMessagesKey(scope: Construct, id: string): kms.Key {
+  const stack = Stack.of(scope);
+  const key = new kms.Key(scope, id, {
+    description: 'Encrypts the ServiceNow token refresher alert topic and failed-invocation queue',
+    enableKeyRotation: true,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  // CloudWatch alarms publish to the topic; EventBridge delivers a schedule's failed invocation to
+  // the queue, which shares this key, as events.amazonaws.com: each must be able to encrypt.
+  const users = [
+    ['CloudWatchAlarmsPublishToEncryptedTopic', 'cloudwatch.amazonaws.com'],
+    ['EventBridgeDeliversFailedInvocations', 'events.amazonaws.com'],
+  ] as const;
+  for (const [sid, service] of users) {
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid,
+        principals: [new iam.ServicePrincipal(service)],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    );
+  }
+  return key;
 }

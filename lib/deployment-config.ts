@@ -1,261 +1,284 @@
 import { readFileSync } from 'node:fs';
+import { Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
 import { z } from 'zod';
+import { ACCESS_TOKEN_LIFESPAN_SECONDS } from '../lambda/shared/deployment-contract';
+import { parseInstanceUrl } from '../lambda/shared/servicenow/instance-url';
 import {
-  allowedHostProblem,
-  foreignArnProblem,
-  operatorArnProblem,
-  parseKmsKeyArn,
-  parsePrincipalArn,
-} from './security-checks';
+  brokenDurationRule,
+  DEFAULT_SECRET_NAME_PREFIX,
+  DURATION_RULES,
+  type DurationProp,
+  durationRuleText,
+  fieldPath,
+  issueMessage,
+  refresherPropsSchema,
+  type TimeUnit,
+  tagsSchema,
+} from './refresher-props-schema';
+import { allowedHostProblem, foreignArnProblem, parseKmsKeyArn, parsePrincipalArn } from './security-checks';
+import { ServiceNowGrant } from './servicenow-grant';
+import type { ServiceNowTokenRefresherProps } from './servicenow-token-refresher';
 
 /**
- * The grants the credentials secret can hold (lambda/shared/secrets/credentials-secret.ts): a
- * password grant once then refresh tokens, or client credentials / a JWT bearer on every refresh.
+ * The deployment configuration file: JSON mapped onto the construct's props. The props are checked
+ * by the construct's own validator (lib/refresher-props-schema.ts), so a rule can never differ
+ * between the file and the construct; this module checks only the JSON's shape and what the file
+ * has beyond the props (the stack's name, account, region, tags and key, the allowed hosts, the
+ * declared access-token lifespans), and says each problem in the file's terms.
  */
-export const SUPPORTED_GRANTS = ['password', 'client_credentials', 'jwt_bearer'] as const;
 
 /** The hosts ServiceNow serves instances from; any other must be listed in allowedHosts. */
 export const SERVICENOW_HOST = /^[a-z0-9][a-z0-9-]*\.service-now\.com$/;
-const DEFAULT_WARNING_DAYS = [30, 14, 7, 3, 1];
 
-const warningDays = z
-  .array(
-    z
-      .number()
-      .int()
-      .min(1, 'use whole days of 1 or more')
-      .max(365, 'warn at most 365 days ahead, e.g. [30, 14, 7, 3, 1]'),
-  )
-  .min(1, 'list at least one day, e.g. [30, 14, 7, 3, 1]')
-  .max(10, 'list at most 10 days, e.g. [30, 14, 7, 3, 1]')
-  .refine((days) => new Set(days).size === days.length, {
-    message: 'list each day once, e.g. [30, 14, 7, 3, 1]',
-  });
+/** A number of whole `unit`s in the file, which becomes the Duration prop `prop`; its default is the prop's. */
+const wholeUnits = (prop: DurationProp, unit: TimeUnit) => {
+  const example = DURATION_RULES[prop].default.toSeconds() / Duration[unit](1).toSeconds();
+  const message = `use whole ${unit}, e.g. ${example}`;
+  return z.number(message).int(message).default(example);
+};
+
+const bool = z.boolean('use true or false, e.g. false').default(false);
 
 const instanceSchema = z.strictObject({
-  name: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'use lower-case letters, digits and dashes, e.g. "acme-prod"'),
-  url: z.string(),
+  name: z.string('use lower-case letters, digits and dashes, e.g. "acme-prod"'),
+  url: z.string('use the instance address, e.g. "https://acme.service-now.com"'),
+  // Which grant is the props schema's to check; the file only needs a string.
   grant: z
-    .enum(SUPPORTED_GRANTS, { message: `use one of ${SUPPORTED_GRANTS.join(', ')}, e.g. "password"` })
-    .default('password'),
-  refreshTokenLifespanDays: z
-    .number()
-    .int()
-    .min(1, "use whole days, e.g. 100 (ServiceNow's default)")
-    .max(3650, 'use at most 3650 days, e.g. 100')
-    .default(100),
+    .custom<ServiceNowGrant>((value) => typeof value === 'string', 'use a grant name, e.g. "password"')
+    .default(ServiceNowGrant.PASSWORD),
+  refreshTokenLifespanDays: wholeUnits('refreshTokenLifespan', 'days'),
+  /** Declared, not deployed: the dead-man period must cover two of them. */
   accessTokenLifespanSeconds: z
-    .number()
-    .int()
-    .min(300, "use at least 300 seconds, e.g. 1800 (ServiceNow's default)")
-    .max(86_400, 'use at most 86400 seconds, e.g. 7200')
-    .default(1800),
+    .number('use whole seconds, e.g. 1800')
+    .int('use whole seconds, e.g. 1800')
+    .min(
+      ACCESS_TOKEN_LIFESPAN_SECONDS.min,
+      `use at least ${ACCESS_TOKEN_LIFESPAN_SECONDS.min} seconds, e.g. ${ACCESS_TOKEN_LIFESPAN_SECONDS.serviceNowDefault} (ServiceNow's default)`,
+    )
+    .max(
+      ACCESS_TOKEN_LIFESPAN_SECONDS.max,
+      `use at most ${ACCESS_TOKEN_LIFESPAN_SECONDS.max} seconds, e.g. 7200`,
+    )
+    .default(ACCESS_TOKEN_LIFESPAN_SECONDS.serviceNowDefault),
   probePath: z
-    .string()
-    .regex(/^\/api\//, 'use a REST API path on the instance, e.g. "/api/now/table/sys_user?sysparm_limit=1"')
+    .string('use a REST API path on the instance, e.g. "/api/now/table/sys_user?sysparm_limit=1"')
     .optional(),
-  expiryWarningDays: warningDays.optional(),
+  expiryWarningDays: z.array(z.number()).optional(),
 });
 
-/** Role or user ARNs that the secrets' policies name (lib/security-checks.ts says what is refused). */
-const principalArns = () =>
-  z
+const strings = (example: string) => z.array(z.string(`use a string, e.g. ${example}`)).default([]);
+const OPERATOR_EXAMPLE = '"arn:aws:iam::123456789012:role/ServiceNowTokenOperator"';
+
+/** The file's shape; the rules on what becomes props are the props schema's. */
+export const deploymentConfigSchema = z.strictObject({
+  stackName: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'use letters, digits and dashes, e.g. "ServiceNowTokenRefresher"')
+    .default('ServiceNowTokenRefresher'),
+  account: z
+    .string()
+    .regex(/^\d{12}$/, 'use a 12-digit account ID, e.g. "123456789012"')
+    .optional(),
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'use a region code, e.g. "eu-west-1"')
+    .optional(),
+  secretNamePrefix: z
+    .string(`use a string, e.g. "${DEFAULT_SECRET_NAME_PREFIX}"`)
+    .default(DEFAULT_SECRET_NAME_PREFIX),
+  instances: z.array(instanceSchema),
+  /** Hosts outside *.service-now.com that instances may use (custom domains); each one explicitly. */
+  allowedHosts: z
     .array(
-      z.string().superRefine((arn, ctx) => {
-        const problem = operatorArnProblem(arn);
-        if (problem) ctx.addIssue({ code: 'custom', message: problem });
-      }),
+      z
+        .string()
+        .regex(/^[a-z0-9.-]+$/, 'use a host name only, e.g. "servicenow.acme.example"')
+        .superRefine((host, ctx) => {
+          const problem = allowedHostProblem(host);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
     )
-    .default([]);
+    .default([]),
+  alerts: z
+    .strictObject({
+      emails: strings('"integrations@example.com"'),
+      deadManHours: wholeUnits('deadManPeriod', 'hours'),
+      gracePeriodMinutes: wholeUnits('gracePeriod', 'minutes'),
+      reminderHours: wholeUnits('reminderInterval', 'hours'),
+      expiryWarningDays: z.array(z.number()).optional(),
+      /** Encrypt the alert topic with a new customer managed key ($1 a month); see docs/cost.md. */
+      createTopicKey: bool,
+      /** Linked from every email and alarm; without it the emails carry the steps alone. */
+      runbookUrl: z
+        .string('use an http(s) address, e.g. "https://wiki.example.com/servicenow-token-runbook"')
+        .optional(),
+    })
+    .prefault({}),
+  /** What the graphs cost: both off by default; see docs/cost.md for what each gives and costs. */
+  monitoring: z.strictObject({ dashboard: bool, perInstanceMetrics: bool }).prefault({}),
+  schedules: z
+    .strictObject({
+      refreshMinutes: wholeUnits('refreshInterval', 'minutes'),
+      probeMinutes: wholeUnits('probeInterval', 'minutes'),
+      expiryWatchHourUtc: z
+        .number()
+        .int('use a whole hour, e.g. 8')
+        .min(0, 'use an hour from 0 to 23, e.g. 8')
+        .max(23, 'use an hour from 0 to 23, e.g. 8')
+        .default(8),
+    })
+    .prefault({}),
+  /** IAM role or user ARNs (wildcards in the name only) that may read and write the secrets: the operators running the CLI. */
+  operatorPrincipalArns: strings(OPERATOR_EXAMPLE),
+  /** Role or user ARNs of sync jobs that read the access tokens; everyone else is denied by the secrets' policy. */
+  accessTokenReaderArns: strings(OPERATOR_EXAMPLE),
+  kmsKeyArn: z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[a-f0-9-]+$/,
+      'use a KMS key ARN, e.g. "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"',
+    )
+    .optional(),
+  /** Applied to every resource of the stack (the construct's `secretTags` rule: same keys and values). */
+  tags: tagsSchema.default({}),
+});
 
-const durationMinutes = (example: number, max: number) =>
-  z
-    .number()
-    .int(`use whole minutes, e.g. ${example}`)
-    .min(1, `use 1 minute or more, e.g. ${example}`)
-    .max(max, `use at most ${max} minutes, e.g. ${example}`);
+export type DeploymentConfig = z.output<typeof deploymentConfigSchema>;
+export type InstanceDeploymentConfig = DeploymentConfig['instances'][number];
 
-export const deploymentConfigSchema = z
-  .strictObject({
-    stackName: z
-      .string()
-      .regex(
-        /^[A-Za-z][A-Za-z0-9-]{0,127}$/,
-        'use letters, digits and dashes, e.g. "ServiceNowTokenRefresher"',
-      )
-      .default('ServiceNowTokenRefresher'),
-    account: z
-      .string()
-      .regex(/^\d{12}$/, 'use a 12-digit account ID, e.g. "123456789012"')
-      .optional(),
-    region: z
-      .string()
-      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'use a region code, e.g. "eu-west-1"')
-      .optional(),
-    secretNamePrefix: z
-      .string()
-      .regex(
-        /^[A-Za-z0-9_+=.@-]+\/$/,
-        'use letters, digits or _+=.@- and end with "/", e.g. "servicenow-token/"',
-      )
-      .default('servicenow-token/'),
-    instances: z
-      .array(instanceSchema)
-      .min(1, 'list at least one instance, e.g. [{"name": "acme", "url": "https://acme.service-now.com"}]'),
-    /** Hosts outside *.service-now.com that instances may use (custom domains); each one explicitly. */
-    allowedHosts: z
-      .array(
-        z
-          .string()
-          .regex(/^[a-z0-9.-]+$/, 'use a host name only, e.g. "servicenow.acme.example"')
-          .superRefine((host, ctx) => {
-            const problem = allowedHostProblem(host);
-            if (problem) ctx.addIssue({ code: 'custom', message: problem });
-          }),
-      )
-      .default([]),
-    alerts: z
-      .strictObject({
-        emails: z
-          .array(z.email('use an email address, e.g. "integrations@example.com"'))
-          .refine((emails) => new Set(emails.map((e) => e.toLowerCase())).size === emails.length, {
-            message: 'list each address once, e.g. ["integrations@example.com"]',
-          })
-          .default([]),
-        deadManHours: z
-          .number()
-          .int('use whole hours, e.g. 2')
-          .min(1, 'use 1 hour or more, e.g. 2')
-          .max(24, 'use at most 24 hours, e.g. 2')
-          .default(2),
-        gracePeriodMinutes: durationMinutes(15, 24 * 60).default(15),
-        reminderHours: z
-          .number()
-          .int('use whole hours, e.g. 24')
-          .min(1, 'use 1 hour or more, e.g. 24')
-          .max(24 * 30, 'use at most 720 hours (30 days), e.g. 24')
-          .default(24),
-        expiryWarningDays: warningDays.default(DEFAULT_WARNING_DAYS),
-        /** Encrypt the alert topic with a new customer managed key ($1 a month); see docs/cost.md. */
-        createTopicKey: z.boolean('use true or false, e.g. false').default(false),
-        /** Linked from every email and alarm; without it the emails carry the steps alone. */
-        runbookUrl: z
-          .url({
-            protocol: /^https?$/,
-            error: 'use an http(s) address, e.g. "https://wiki.example.com/servicenow-token-runbook"',
-          })
-          .optional(),
-      })
-      .prefault({}),
-    /** What the graphs cost: both off by default; see docs/cost.md for what each gives and costs. */
-    monitoring: z
-      .strictObject({
-        dashboard: z.boolean('use true or false, e.g. false').default(false),
-        perInstanceMetrics: z.boolean('use true or false, e.g. false').default(false),
-      })
-      .prefault({}),
-    schedules: z
-      .strictObject({
-        refreshMinutes: durationMinutes(1, 15).default(1),
-        probeMinutes: durationMinutes(5, 60).default(5),
-        expiryWatchHourUtc: z
-          .number()
-          .int('use a whole hour, e.g. 8')
-          .min(0, 'use an hour from 0 to 23, e.g. 8')
-          .max(23, 'use an hour from 0 to 23, e.g. 8')
-          .default(8),
-      })
-      .prefault({}),
-    /** IAM role or user ARNs (wildcards in the name only) that may read and write the secrets: the operators running the CLI. */
-    operatorPrincipalArns: principalArns(),
-    /** Role or user ARNs of sync jobs that read the access tokens; everyone else is denied by the secrets' policy. */
-    accessTokenReaderArns: principalArns(),
-    kmsKeyArn: z
-      .string()
-      .regex(
-        /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[a-f0-9-]+$/,
-        'use a KMS key ARN, e.g. "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"',
-      )
-      .optional(),
-    tags: z
-      .record(
-        z
-          .string()
-          .regex(/^[\p{L}\p{N}\s_.:/=+@-]{1,128}$/u, 'use a tag key of up to 128 characters, e.g. "team"')
-          .refine((key) => !key.toLowerCase().startsWith('aws:'), {
-            message: 'keys starting with "aws:" are reserved for AWS; use your own, e.g. "team"',
-          }),
-        z.string().max(256, 'use a tag value of up to 256 characters, e.g. "integrations"'),
-      )
-      .default({}),
-  })
-  .superRefine((config, ctx) => {
-    checkAccountAndRegion(config, ctx);
-    const allowed = new Set(config.allowedHosts);
-    const seen = new Set<string>();
-    config.instances.forEach((instance, index) => {
-      const path = ['instances', index];
-      if (seen.has(instance.name)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [...path, 'name'],
-          message: `"${instance.name}" is listed twice; give each instance its own name, e.g. "acme-dev"`,
-        });
-      }
-      seen.add(instance.name);
-      const problem = urlProblem(instance.url, allowed);
-      if (problem) ctx.addIssue({ code: 'custom', path: [...path, 'url'], message: problem });
-      const deadManSeconds = config.alerts.deadManHours * 3600;
-      if (deadManSeconds < 2 * instance.accessTokenLifespanSeconds) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['alerts', 'deadManHours'],
-          message: `must cover at least two access-token lifespans (instances[${index}] "${instance.name}" lives ${instance.accessTokenLifespanSeconds} s, so refreshes may be that far apart), e.g. ${Math.ceil((2 * instance.accessTokenLifespanSeconds) / 3600)}`,
-        });
-      }
-    });
+/**
+ * The construct's props a configuration stands for; the stack adds the key the file names
+ * (`kmsKeyArn`), which needs a scope.
+ */
+export function refresherPropsFromConfig(config: DeploymentConfig): ServiceNowTokenRefresherProps {
+  return {
+    instances: config.instances.map((i) => ({
+      name: i.name,
+      url: i.url,
+      probePath: i.probePath,
+      expiryWarningDays: i.expiryWarningDays,
+      grant: i.grant,
+      refreshTokenLifespan: Duration.days(i.refreshTokenLifespanDays),
+    })),
+    secretNamePrefix: config.secretNamePrefix,
+    operatorPrincipalArns: config.operatorPrincipalArns,
+    accessTokenReaderArns: config.accessTokenReaderArns,
+    createAlertTopicKey: config.alerts.createTopicKey,
+    dashboard: config.monitoring.dashboard,
+    perInstanceMetrics: config.monitoring.perInstanceMetrics,
+    alertEmails: config.alerts.emails,
+    refreshInterval: Duration.minutes(config.schedules.refreshMinutes),
+    probeInterval: Duration.minutes(config.schedules.probeMinutes),
+    expiryWatchSchedule: events.Schedule.cron({
+      minute: '0',
+      hour: String(config.schedules.expiryWatchHourUtc),
+    }),
+    deadManPeriod: Duration.hours(config.alerts.deadManHours),
+    gracePeriod: Duration.minutes(config.alerts.gracePeriodMinutes),
+    reminderInterval: Duration.hours(config.alerts.reminderHours),
+    expiryWarningDays: config.alerts.expiryWarningDays,
+    runbookUrl: config.alerts.runbookUrl,
+  };
+}
+
+/**
+ * Where each prop that `refresherPropsFromConfig` sets comes from in the file, and the unit of a
+ * number that becomes a Duration: a props problem is reported at the file's field, in its unit.
+ */
+const FILE_FIELD: Partial<Record<keyof ServiceNowTokenRefresherProps, { path: string[]; unit?: TimeUnit }>> =
+  {
+    alertEmails: { path: ['alerts', 'emails'] },
+    createAlertTopicKey: { path: ['alerts', 'createTopicKey'] },
+    dashboard: { path: ['monitoring', 'dashboard'] },
+    perInstanceMetrics: { path: ['monitoring', 'perInstanceMetrics'] },
+    refreshInterval: { path: ['schedules', 'refreshMinutes'], unit: 'minutes' },
+    probeInterval: { path: ['schedules', 'probeMinutes'], unit: 'minutes' },
+    deadManPeriod: { path: ['alerts', 'deadManHours'], unit: 'hours' },
+    gracePeriod: { path: ['alerts', 'gracePeriodMinutes'], unit: 'minutes' },
+    reminderInterval: { path: ['alerts', 'reminderHours'], unit: 'hours' },
+    expiryWarningDays: { path: ['alerts', 'expiryWarningDays'] },
+    runbookUrl: { path: ['alerts', 'runbookUrl'] },
+  };
+const INSTANCE_FILE_FIELD: Record<string, { key: string; unit: TimeUnit }> = {
+  refreshTokenLifespan: { key: 'refreshTokenLifespanDays', unit: 'days' },
+};
+
+/** A problem the props schema found, said at the file's field and in the file's unit. */
+function inFileTerms(issue: z.core.$ZodIssue): string {
+  const [prop, index, key, ...rest] = issue.path;
+  let path: PropertyKey[] = [...issue.path];
+  let unit: TimeUnit | undefined;
+  if (prop === 'instances' && typeof key === 'string' && INSTANCE_FILE_FIELD[key]) {
+    const field = INSTANCE_FILE_FIELD[key];
+    path = ['instances', index as number, field.key, ...rest];
+    unit = field.unit;
+  } else {
+    const field = FILE_FIELD[prop as keyof ServiceNowTokenRefresherProps];
+    if (field) {
+      path = [...field.path, ...issue.path.slice(1)];
+      unit = field.unit;
+    }
+  }
+  const rule = brokenDurationRule(issue);
+  const message = rule && unit ? durationRuleText(DURATION_RULES[rule], unit) : issueMessage(issue);
+  return `${fieldPath(path) || '(top level)'}: ${message}`;
+}
+
+/** What the file has beyond the props: its hosts, its declared lifespans, its account and region. */
+function fileProblems(config: DeploymentConfig): string[] {
+  const problems: string[] = [];
+  const allowed = new Set(config.allowedHosts);
+  config.instances.forEach((instance, index) => {
+    const problem = urlProblem(instance.url, allowed);
+    if (problem) problems.push(`instances[${index}].url: ${problem}`);
+    const lifespan = instance.accessTokenLifespanSeconds;
+    if (config.alerts.deadManHours * 3600 < 2 * lifespan) {
+      problems.push(
+        `alerts.deadManHours: must cover at least two access-token lifespans (instances[${index}] "${instance.name}" lives ${lifespan} s, so refreshes may be that far apart), e.g. ${Math.ceil((2 * lifespan) / 3600)}`,
+      );
+    }
   });
+  return [...problems, ...accountAndRegionProblems(config)];
+}
 
 /** The key and the operators must be of the stack's account and region, when the file names them. */
-function checkAccountAndRegion(
-  config: {
-    readonly account?: string | undefined;
-    readonly region?: string | undefined;
-    readonly kmsKeyArn?: string | undefined;
-    readonly operatorPrincipalArns: readonly string[];
-  },
-  ctx: z.RefinementCtx,
-): void {
+function accountAndRegionProblems(config: DeploymentConfig): string[] {
+  const problems: string[] = [];
   const stack = { account: config.account, region: config.region };
   const key = config.kmsKeyArn ? parseKmsKeyArn(config.kmsKeyArn) : undefined;
   if (key) {
     const example = `"arn:${key.partition}:kms:${config.region ?? key.region}:${config.account ?? key.account}:key/1234abcd-12ab-34cd-56ef-1234567890ab"`;
     const problem = foreignArnProblem('the key', key, stack, example);
-    if (problem) ctx.addIssue({ code: 'custom', path: ['kmsKeyArn'], message: problem });
+    if (problem) problems.push(`kmsKeyArn: ${problem}`);
   }
   config.operatorPrincipalArns.forEach((arn, index) => {
     const principal = parsePrincipalArn(arn);
     if (!principal) return;
     const example = `"arn:${principal.partition}:iam::${config.account ?? principal.account}:role/ServiceNowTokenOperator"`;
     const problem = foreignArnProblem(`operator "${arn}"`, principal, stack, example);
-    if (problem) ctx.addIssue({ code: 'custom', path: ['operatorPrincipalArns', index], message: problem });
+    if (problem) problems.push(`operatorPrincipalArns[${index}]: ${problem}`);
   });
+  return problems;
 }
 
+/**
+ * Stricter than the construct, which also takes http on loopback for rehearsals: a deployed file
+ * names https instances on ServiceNow's hosts, or on hosts it lists. A URL the construct refuses
+ * is the props schema's to report.
+ */
 function urlProblem(raw: string, allowedHosts: ReadonlySet<string>): string | undefined {
   let url: URL;
   try {
-    url = new URL(raw);
+    url = parseInstanceUrl(raw);
   } catch {
-    return 'is not a URL; use the instance address, e.g. "https://acme.service-now.com"';
+    return undefined;
   }
   if (url.protocol !== 'https:') {
     return 'must use https (tokens are never sent in clear text), e.g. "https://acme.service-now.com"';
   }
-  if (url.username || url.password || url.port || url.pathname !== '/' || url.search || url.hash) {
-    return 'must be the instance address only, without credentials, port or path, e.g. "https://acme.service-now.com"';
+  if (url.port) {
+    return 'must be the instance address only, without a port, e.g. "https://acme.service-now.com"';
   }
   if (!SERVICENOW_HOST.test(url.hostname) && !allowedHosts.has(url.hostname)) {
     return `host "${url.hostname}" is outside *.service-now.com; add it to allowedHosts if it really is your instance, e.g. "allowedHosts": ["${url.hostname}"]`;
@@ -263,42 +286,31 @@ function urlProblem(raw: string, allowedHosts: ReadonlySet<string>): string | un
   return undefined;
 }
 
-export type DeploymentConfig = z.infer<typeof deploymentConfigSchema>;
-export type InstanceDeploymentConfig = DeploymentConfig['instances'][number];
-
 /** A configuration that cannot be deployed: the message names the file, the field and an allowed example. */
 export class DeploymentConfigError extends Error {
   override readonly name = 'DeploymentConfigError';
 }
 
-/** `instances.2.url` -> `instances[2].url` */
-function fieldPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (text, key) =>
-      typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key),
-    '',
-  );
+/** A problem with the file's shape, made actionable where zod's own wording is not. */
+function shapeProblem(issue: z.core.$ZodIssue): string {
+  const field = fieldPath(issue.path) || '(top level)';
+  if (issue.code === 'unrecognized_keys') {
+    return `${field}: unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}; check the spelling against config/example.json`;
+  }
+  if (issue.code === 'invalid_key') return `${field}: ${issueMessage(issue)}`;
+  if (issue.code === 'invalid_type') {
+    return `${field}: ${issue.message}; see config/example.json for an example`;
+  }
+  return `${field}: ${issue.message}`;
 }
 
 export function parseDeploymentConfig(json: unknown, source: string): DeploymentConfig {
   const parsed = deploymentConfigSchema.safeParse(json);
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => {
-    const field = fieldPath(issue.path) || '(top level)';
-    // zod's own wording for unknown keys and wrong types, made actionable.
-    if (issue.code === 'unrecognized_keys') {
-      return `${field}: unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}; check the spelling against config/example.json`;
-    }
-    if (issue.code === 'invalid_key') {
-      // A record's key: zod nests the key's own issues; theirs say what to use.
-      return `${field}: ${issue.issues.map((inner) => inner.message).join('; ')}`;
-    }
-    if (issue.code === 'invalid_type') {
-      return `${field}: ${issue.message}; see config/example.json for an example`;
-    }
-    return `${field}: ${issue.message}`;
-  });
-  return fail(source, problems);
+  if (!parsed.success) return fail(source, parsed.error.issues.map(shapeProblem));
+  const config = parsed.data;
+  const props = refresherPropsSchema.safeParse(refresherPropsFromConfig(config));
+  const problems = [...(props.success ? [] : props.error.issues.map(inFileTerms)), ...fileProblems(config)];
+  return problems.length > 0 ? fail(source, problems) : config;
 }
 
 function fail(source: string, problems: readonly string[]): never {

@@ -10,8 +10,8 @@ export {
   type InstanceDeploymentConfig,
   loadDeploymentConfig,
   parseDeploymentConfig,
-  SUPPORTED_GRANTS,
 } from './deployment-config';
+export { ServiceNowGrant, SUPPORTED_GRANTS } from './servicenow-grant';
 export {
   type ServiceNowInstance,
   ServiceNowTokenRefresher,

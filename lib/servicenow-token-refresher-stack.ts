@@ -1,8 +1,7 @@
-import { CfnOutput, Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
-import * as events from 'aws-cdk-lib/aws-events';
+import { CfnOutput, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
-import type { DeploymentConfig } from './deployment-config';
+import { type DeploymentConfig, refresherPropsFromConfig } from './deployment-config';
 import { ServiceNowTokenRefresher } from './servicenow-token-refresher';
 
 export interface ServiceNowTokenRefresherStackProps extends StackProps {
@@ -24,35 +23,10 @@ export class ServiceNowTokenRefresherStack extends Stack {
     for (const [key, value] of Object.entries(config.tags)) Tags.of(this).add(key, value);
 
     this.refresher = new ServiceNowTokenRefresher(this, 'TokenRefresher', {
-      instances: config.instances.map((i) => ({
-        name: i.name,
-        url: i.url,
-        probePath: i.probePath,
-        expiryWarningDays: i.expiryWarningDays,
-        grant: i.grant,
-        refreshTokenLifespan: Duration.days(i.refreshTokenLifespanDays),
-      })),
-      secretNamePrefix: config.secretNamePrefix,
-      operatorPrincipalArns: config.operatorPrincipalArns,
-      accessTokenReaderArns: config.accessTokenReaderArns,
+      ...refresherPropsFromConfig(config),
       encryptionKey: config.kmsKeyArn
         ? kms.Key.fromKeyArn(this, 'EncryptionKey', config.kmsKeyArn)
         : undefined,
-      createAlertTopicKey: config.alerts.createTopicKey,
-      dashboard: config.monitoring.dashboard,
-      perInstanceMetrics: config.monitoring.perInstanceMetrics,
-      alertEmails: config.alerts.emails,
-      refreshInterval: Duration.minutes(config.schedules.refreshMinutes),
-      probeInterval: Duration.minutes(config.schedules.probeMinutes),
-      expiryWatchSchedule: events.Schedule.cron({
-        minute: '0',
-        hour: String(config.schedules.expiryWatchHourUtc),
-      }),
-      deadManPeriod: Duration.hours(config.alerts.deadManHours),
-      gracePeriod: Duration.minutes(config.alerts.gracePeriodMinutes),
-      reminderInterval: Duration.hours(config.alerts.reminderHours),
-      expiryWarningDays: config.alerts.expiryWarningDays,
-      runbookUrl: config.alerts.runbookUrl,
     });
 
     const r = this.refresher;

@@ -20,63 +20,76 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS } from '../lambda/shared/deployment-contract';
-import { type InstanceConfig, instanceListSchema } from '../lambda/shared/instance-config';
-import { AlertTopic } from './alert-topic';
+import type { InstanceConfig } from '../lambda/shared/instance-config';
+import { AlertTopic, newMessagesKey } from './alert-topic';
 import { DeadManSwitch } from './dead-man-switch';
 import { instanceGroup, instanceGroupId, MAX_INSTANCES_PER_GROUP } from './instance-groups';
 import { InstanceResources } from './instance-resources';
 import { OperationalAlarms } from './operational-alarms';
 import { RefresherDashboard } from './refresher-dashboard';
+import { parseRefresherProps, type RefresherSettings } from './refresher-props-schema';
 import { ACCESS_TOKEN_READER_TAG, defaultDeploymentRoleArn, type SecretPrincipals } from './secret-policies';
-import { operatorArnProblem } from './security-checks';
+import { ServiceNowGrant } from './servicenow-grant';
 import { TokenFunction } from './token-function';
 
 /** One ServiceNow instance whose access token the construct keeps fresh. */
 export interface ServiceNowInstance {
-  /** Lower-case letters, digits and dashes, e.g. "acme-prod"; part of the secret names, so never rename. */
+  /**
+   * Lower-case letters, digits and dashes, up to 63 characters, e.g. "acme-prod"; unique among the
+   * instances. Part of the secret names and the state table's key, so never rename.
+   */
   readonly name: string;
   /**
    * The instance address, e.g. "https://acme.service-now.com": https only, as the functions
    * enforce (plain http is accepted on loopback alone, for local rehearsals against a simulator).
    */
   readonly url: string;
-  /** @default - the probe's one-row sys_user query */
+  /**
+   * The REST API path the probe reads with the stored token, e.g. "/api/now/table/incident?sysparm_limit=1".
+   * @default - the probe reads one row of sys_user, which the integration user can read on every instance
+   */
   readonly probePath?: string;
-  /** @default - the construct's expiryWarningDays */
+  /**
+   * Days before this instance's refresh token (or certificate) ends at which to warn.
+   * @default - the construct's `expiryWarningDays`
+   */
   readonly expiryWarningDays?: readonly number[];
   /**
-   * The grant `snow-token bootstrap` sets up ("password", "client_credentials" or "jwt_bearer");
-   * recorded as a tag on the credentials secret. The secret itself says which grant applies.
-   * @default "password"
+   * The grant `snow-token bootstrap` sets up, recorded as a tag on the credentials secret. The
+   * secret itself says which grant applies.
+   * @default - ServiceNowGrant.PASSWORD: a password grant once, then refresh tokens
    */
-  readonly grant?: string;
+  readonly grant?: ServiceNowGrant;
   /**
-   * The refresh token lifespan on the instance's Application Registry record (password grant
-   * only); recorded as a tag on the credentials secret (bootstrap stores the one that applies).
-   * @default Duration.days(100), ServiceNow's default
+   * The refresh token lifespan on the instance's Application Registry record, in whole days from 1
+   * to 3650 (password grant only); recorded as a tag on the credentials secret (bootstrap stores
+   * the one that applies).
+   * @default - 100 days, ServiceNow's default
    */
   readonly refreshTokenLifespan?: Duration;
 }
 
 export interface ServiceNowTokenRefresherProps {
+  /** The instances to keep tokens for: at least one, each name once. */
   readonly instances: readonly ServiceNowInstance[];
   /**
    * Secret names are `<prefix><instance>/credentials` and `<prefix><instance>/access-token`; the
-   * roles are scoped to this prefix, so no other secret may use it.
-   * @default "servicenow-token/"
+   * roles are scoped to this prefix, so no other secret may use it. Letters, digits or _+=.@-, in
+   * segments that each end with "/".
+   * @default - "servicenow-token/"
    */
   readonly secretNamePrefix?: string;
   /**
    * IAM principal ARNs (wildcards allowed, as in aws:PrincipalArn) that, besides the refresher,
    * may read and write the credentials secrets: the people or roles running `snow-token bootstrap`.
    * ARN strings rather than IRole because operators are often SSO roles matched by pattern.
-   * @default - none: nobody but the refresher can read or write credentials, so bootstrap is impossible until one is added
+   * @default - none: nobody but the refresher can read or write credentials, so bootstrap is impossible until one is added (synth warns)
    */
   readonly operatorPrincipalArns?: readonly string[];
   /**
@@ -89,7 +102,7 @@ export interface ServiceNowTokenRefresherProps {
    * Principals (role or user ARNs, wildcards in the name only) besides the construct's own
    * functions, the operators and grantReadAccessToken's grantees that may read the access tokens:
    * sync jobs whose roles live outside this CDK app. Everyone else is denied by the secrets' policy.
-   * @default - none
+   * @default - none: only the construct's functions, the operators and grantReadAccessToken's grantees read the access tokens
    */
   readonly accessTokenReaderArns?: readonly string[];
   /**
@@ -100,11 +113,11 @@ export interface ServiceNowTokenRefresherProps {
   readonly encryptionKey?: kms.IKey;
   /**
    * Without `encryptionKey`: encrypt the alert topic and the failed-invocations queue with a new
-   * customer managed key with rotation ($1 a month). What leaving it off gives up: encryption at
-   * rest of the alert texts (instance names, dates, advice; never a token) and of failed events.
-   * CloudWatch alarms cannot publish to a topic under the AWS managed aws/sns key, so there is no
-   * free middle way for the topic; the queue then uses SQS-managed encryption.
-   * @default false
+   * customer managed key with rotation ($1 a month); with your own `alertTopic`, the queue alone.
+   * What leaving it off gives up: encryption at rest of the alert texts (instance names, dates,
+   * advice; never a token) and of failed events. CloudWatch alarms cannot publish to a topic under
+   * the AWS managed aws/sns key, so there is no free middle way for the topic.
+   * @default - false: the topic is not encrypted at rest (TLS is still enforced) and the queue uses SQS-managed encryption
    */
   readonly createAlertTopicKey?: boolean;
   /**
@@ -112,7 +125,7 @@ export interface ServiceNowTokenRefresherProps {
    * functions publish the fleet figures it graphs (7 metrics, $2.10 a month) unless
    * `perInstanceMetrics` is set. What leaving it off gives up: graphs; every alert and alarm
    * still fires, and the CLI's `status` shows each instance.
-   * @default false
+   * @default - false: no dashboard, and no fleet metrics published for it
    */
   readonly dashboard?: boolean;
   /**
@@ -120,36 +133,83 @@ export interface ServiceNowTokenRefresherProps {
    * and days remaining) per instance, with an `instance` dimension: $2.10 per instance-month. The
    * dashboard, when on, then draws one line per instance. No alarm needs them: the dead-man's
    * switch reads one fleet metric.
-   * @default false
+   * @default - false: no per-instance metrics
    */
   readonly perInstanceMetrics?: boolean;
-  /** @default - a new topic, encrypted, SSL-only, that CloudWatch alarms in this account may publish to */
+  /**
+   * The topic every alert and alarm goes to. Its policy stays yours: the construct grants the
+   * functions sns:Publish but cannot restrict who else publishes, and creates no topic or key of
+   * its own for it.
+   * @default - a new topic, SSL-only, that CloudWatch alarms of this account may publish to and only the functions, the operators and those alarms publish to
+   */
   readonly alertTopic?: sns.ITopic;
-  /** Email addresses subscribed to a new alert topic (ignored when alertTopic is given). @default - no subscriptions */
+  /**
+   * Email addresses subscribed to the new alert topic (ignored when `alertTopic` is given).
+   * @default - no subscriptions: subscribe someone before relying on the alerts (the expiry watch reports a topic nobody confirmed)
+   */
   readonly alertEmails?: readonly string[];
-  /** Where the functions put alert events. @default - the account's default event bus */
+  /**
+   * Where the functions put alert events.
+   * @default - the account's default event bus
+   */
   readonly eventBus?: events.IEventBus;
-  /** @default Duration.minutes(1) */
+  /**
+   * How often the refresher runs: whole minutes from 1 to 15.
+   * @default - every minute
+   */
   readonly refreshInterval?: Duration;
-  /** @default Duration.minutes(5) */
+  /**
+   * How often the probe checks each stored token: whole minutes from 1 to 60.
+   * @default - every 5 minutes
+   */
   readonly probeInterval?: Duration;
-  /** @default - every day at 08:00 UTC */
+  /**
+   * When the expiry watch counts down the refresh tokens.
+   * @default - every day at 08:00 UTC
+   */
   readonly expiryWatchSchedule?: events.Schedule;
-  /** How long an instance may go without a new access token before the dead-man's switch fires. @default Duration.hours(2) */
+  /**
+   * How long an instance may go without a new access token before the dead-man's switch fires:
+   * whole minutes, at most a day.
+   * @default - 2 hours
+   */
   readonly deadManPeriod?: Duration;
-  /** How long before the stored expiry the refresher asks for a new token. @default Duration.minutes(5) */
+  /**
+   * How long before the stored expiry the refresher asks for a new token: whole seconds, at most
+   * an hour.
+   * @default - 5 minutes before the expiry
+   */
   readonly refreshAhead?: Duration;
-  /** How long a probe failure may last before it alerts. @default Duration.minutes(15) */
+  /**
+   * How long a probe failure may last before it alerts: whole minutes, at most a day.
+   * @default - 15 minutes
+   */
   readonly gracePeriod?: Duration;
-  /** How often an open incident is re-announced. @default Duration.hours(24) */
+  /**
+   * How often an open incident is re-announced: whole minutes, from an hour to 30 days.
+   * @default - every 24 hours
+   */
   readonly reminderInterval?: Duration;
-  /** Days before the refresh token's end at which to warn. @default [30, 14, 7, 3, 1] */
+  /**
+   * Days before the refresh token's end at which to warn: 1 to 10 distinct whole days, each 1 to 365.
+   * @default - 30, 14, 7, 3 and 1 days before the end
+   */
   readonly expiryWarningDays?: readonly number[];
-  /** @default logs.RetentionDays.THREE_MONTHS */
+  /**
+   * How long the functions' log groups keep their logs.
+   * @default - three months (logs.RetentionDays.THREE_MONTHS)
+   */
   readonly logRetention?: logs.RetentionDays;
-  /** Applies to the secrets and the state table (log groups are always destroyed). @default RemovalPolicy.RETAIN */
+  /**
+   * What becomes of the secrets and the state table when they leave the stack (log groups are
+   * always destroyed).
+   * @default - RemovalPolicy.RETAIN: they stay, and the table keeps its deletion protection
+   */
   readonly removalPolicy?: RemovalPolicy;
-  /** Tags put on every secret (the stack's tags apply as well). @default - none */
+  /**
+   * Tags put on every secret (the stack's tags apply as well).
+   * @default - none beyond the construct's own `servicenow-token:*` tags
+   */
   readonly secretTags?: Readonly<Record<string, string>>;
   /**
    * The runbook ops follow, e.g. your copy of docs/runbook.md in your wiki or repository: emails link
@@ -159,7 +219,6 @@ export interface ServiceNowTokenRefresherProps {
   readonly runbookUrl?: string;
 }
 
-const DEFAULT_PREFIX = 'servicenow-token/';
 const ENV_COMMON = {
   POWERTOOLS_SERVICE_NAME: METRICS.service,
   POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
@@ -202,18 +261,18 @@ export class ServiceNowTokenRefresher extends Construct {
 
   constructor(scope: Construct, id: string, props: ServiceNowTokenRefresherProps) {
     super(scope, id);
-    const prefix = props.secretNamePrefix ?? DEFAULT_PREFIX;
+    const settings = parseRefresherProps(props, this.node.path);
+    const prefix = settings.secretNamePrefix;
     this.secretNamePrefix = prefix;
-    this.encryptionKey = props.encryptionKey;
-    const settings = validateProps(props, prefix);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.encryptionKey = settings.encryptionKey;
+    const removalPolicy = settings.removalPolicy;
     // Alarm and dashboard names are unique per account and region: the stack's name and the prefix
     // (without its slash), in characters both accept, so two stacks with one prefix do not collide.
     const alarmNamePrefix = `${Stack.of(this).stackName}-${prefix.replace(/\/+$/, '')}`.replace(
       /[^A-Za-z0-9_-]/g,
       '-',
     );
-    if ((props.operatorPrincipalArns ?? []).length === 0) {
+    if (settings.operatorPrincipalArns.length === 0) {
       Validations.of(this).addWarning(
         'NoOperators',
         'operatorPrincipalArns is empty: only the refresher can read or write the credentials secrets, so nobody can run "snow-token bootstrap". Add the operators\' role ARNs, e.g. "arn:aws:iam::123456789012:role/ServiceNowTokenOperator".',
@@ -221,32 +280,33 @@ export class ServiceNowTokenRefresher extends Construct {
     }
     this.instanceNames = settings.instances.map((i) => i.name);
 
-    const createKey = props.createAlertTopicKey ?? false;
-    const alerts = props.alertTopic
+    const alerts = settings.alertTopic
       ? undefined
       : new AlertTopic(this, 'Alerts', {
-          encryptionKey: props.encryptionKey,
-          createKey,
-          emails: props.alertEmails,
+          encryptionKey: settings.encryptionKey,
+          createKey: settings.createAlertTopicKey,
+          emails: settings.alertEmails,
         });
-    this.alertTopic = props.alertTopic ?? (alerts as AlertTopic).topic;
-    // The failed-invocations queue shares the topic's key; with a topic of the caller's, a new one
-    // when asked for; without a key, SQS-managed encryption.
+    this.alertTopic = settings.alertTopic ?? (alerts as AlertTopic).topic;
+    // The failed-invocations queue shares our topic's key. With a topic of the caller's: the given
+    // key, or a new one when asked for (under the construct path it always had, so a deployed key
+    // stays); without a key, SQS-managed encryption.
     const messagesKey =
       alerts?.key ??
-      props.encryptionKey ??
-      (props.alertTopic && createKey ? new AlertTopic(this, 'QueueKey', { createKey }).key : undefined);
-    const dashboard = props.dashboard ?? false;
-    const perInstanceMetrics = props.perInstanceMetrics ?? false;
+      settings.encryptionKey ??
+      (settings.alertTopic && settings.createAlertTopicKey
+        ? newMessagesKey(new Construct(this, 'QueueKey'), 'Key')
+        : undefined);
+    const { dashboard, perInstanceMetrics } = settings;
 
     const table = new dynamodb.Table(this, 'StateTable', {
       partitionKey: { name: 'instance', type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: props.encryptionKey
+      encryption: settings.encryptionKey
         ? dynamodb.TableEncryption.CUSTOMER_MANAGED
         : dynamodb.TableEncryption.AWS_MANAGED,
-      encryptionKey: props.encryptionKey,
+      encryptionKey: settings.encryptionKey,
       deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
       removalPolicy,
     });
@@ -266,8 +326,9 @@ export class ServiceNowTokenRefresher extends Construct {
     );
     this.failedInvocations = failedInvocations;
 
-    const eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'EventBus', 'default');
-    const instancesFile = writeInstancesFile(settings.instances);
+    const eventBus = settings.eventBus ?? events.EventBus.fromEventBusName(this, 'EventBus', 'default');
+    const instances = instanceConfigs(settings);
+    const instancesFile = writeInstancesFile(instances);
     const environment = {
       ...ENV_COMMON,
       STATE_TABLE_NAME: table.tableName,
@@ -284,11 +345,11 @@ export class ServiceNowTokenRefresher extends Construct {
       STACK_NAME: Stack.of(this).stackName,
       STACK_ACCOUNT: Stack.of(this).account,
       STACK_REGION: Stack.of(this).region,
-      RUNBOOK_URL: props.runbookUrl ?? '',
+      RUNBOOK_URL: settings.runbookUrl ?? '',
     };
     const common = {
       instancesFile,
-      logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      logRetention: settings.logRetention,
       logRemovalPolicy: RemovalPolicy.DESTROY,
       onFailure: new SqsDestination(failedInvocations),
     };
@@ -345,7 +406,7 @@ export class ServiceNowTokenRefresher extends Construct {
     // A topic of the caller's keeps the caller's policy: only our own topic can be restricted.
     alerts?.restrictPublishers([
       ...[refresher, probe, expiryWatch].map((fn) => fn.role.roleArn),
-      ...(props.operatorPrincipalArns ?? []),
+      ...settings.operatorPrincipalArns,
     ]);
     for (const fn of [probe, expiryWatch]) this.grantStateAccess(fn.role, table);
     // The daily check that alerts reach somebody: a confirmed subscription on the topic.
@@ -361,7 +422,7 @@ export class ServiceNowTokenRefresher extends Construct {
     const schedules: [TokenFunction, events.Schedule][] = [
       [refresher, events.Schedule.rate(settings.refreshInterval)],
       [probe, events.Schedule.rate(settings.probeInterval)],
-      [expiryWatch, props.expiryWatchSchedule ?? events.Schedule.cron({ minute: '0', hour: '8' })],
+      [expiryWatch, settings.expiryWatchSchedule ?? events.Schedule.cron({ minute: '0', hour: '8' })],
     ];
     for (const [fn, schedule] of schedules) {
       new events.Rule(fn, 'Schedule', {
@@ -378,14 +439,14 @@ export class ServiceNowTokenRefresher extends Construct {
       failedInvocations,
       topic: this.alertTopic,
       alarmNamePrefix,
-      runbookUrl: props.runbookUrl,
+      runbookUrl: settings.runbookUrl,
     });
     this.deadManSwitch = new DeadManSwitch(this, 'DeadManSwitch', {
       topic: this.alertTopic,
       deadManPeriod: settings.deadManPeriod,
       probeInterval: settings.probeInterval,
       alarmNamePrefix,
-      runbookUrl: props.runbookUrl,
+      runbookUrl: settings.runbookUrl,
     });
     this.alarms = [
       ...operationalAlarms.alarms,
@@ -394,8 +455,8 @@ export class ServiceNowTokenRefresher extends Construct {
     ];
 
     const groups = new Map<string, NestedStack>();
-    settings.instances.forEach((instance, index) => {
-      const source = props.instances[index] as ServiceNowInstance;
+    instances.forEach((instance, index) => {
+      const source = settings.instances[index] as RefresherSettings['instances'][number];
       const groupId = instanceGroupId(instanceGroup(instance.name));
       let group = groups.get(groupId);
       if (!group) {
@@ -411,16 +472,14 @@ export class ServiceNowTokenRefresher extends Construct {
           instanceUrl: instance.url,
           credentialsSecretName: instance.credentialsSecretId,
           accessTokenSecretName: instance.accessTokenSecretId,
-          principals: this.secretPrincipals(props, refresher, probe),
-          encryptionKey: props.encryptionKey,
+          principals: this.secretPrincipals(settings, refresher, probe),
+          encryptionKey: settings.encryptionKey,
           removalPolicy,
-          tags: props.secretTags ?? {},
+          tags: settings.secretTags,
           credentialsTags: {
-            'servicenow-token:grant': source.grant ?? 'password',
-            ...((source.grant ?? 'password') === 'password' && {
-              'servicenow-token:refresh-token-lifespan-days': String(
-                (source.refreshTokenLifespan ?? Duration.days(100)).toDays(),
-              ),
+            'servicenow-token:grant': source.grant,
+            ...(source.grant === ServiceNowGrant.PASSWORD && {
+              'servicenow-token:refresh-token-lifespan-days': String(source.refreshTokenLifespan.toDays()),
             }),
           },
         }),
@@ -538,11 +597,11 @@ export class ServiceNowTokenRefresher extends Construct {
   }
 
   private secretPrincipals(
-    props: ServiceNowTokenRefresherProps,
+    settings: RefresherSettings,
     refresher: TokenFunction,
     probe: TokenFunction,
   ): SecretPrincipals {
-    const deployment = props.deploymentRoleArn ?? defaultDeploymentRoleArn(this);
+    const deployment = settings.deploymentRoleArn ?? defaultDeploymentRoleArn(this);
     if (deployment === undefined) {
       throw new Error(
         `${this.node.path}: deploymentRoleArn is needed when the stack does not use the DefaultStackSynthesizer: the secrets' policies let only that role change or delete them, e.g. "arn:aws:iam::123456789012:role/cdk-hnb659fds-cfn-exec-role-123456789012-eu-west-1"`,
@@ -552,10 +611,10 @@ export class ServiceNowTokenRefresher extends Construct {
     return {
       refresher: refresher.role.roleArn,
       probe: probe.role.roleArn,
-      operators: props.operatorPrincipalArns ?? [],
+      operators: settings.operatorPrincipalArns,
       // Read when the policy is rendered (lazily, at synth): grants may come after construction.
       get accessTokenReaders() {
-        return [...(props.accessTokenReaderArns ?? []), ...readerArns];
+        return [...settings.accessTokenReaderArns, ...readerArns];
       },
       readerTag: { key: ACCESS_TOKEN_READER_TAG, value: this.secretNamePrefix },
       deployment,
@@ -715,55 +774,10 @@ export class ServiceNowTokenRefresher extends Construct {
   }
 }
 
-interface ValidatedSettings {
-  readonly instances: InstanceConfig[];
-  readonly refreshInterval: Duration;
-  readonly probeInterval: Duration;
-  readonly deadManPeriod: Duration;
-  readonly refreshAhead: Duration;
-  readonly gracePeriod: Duration;
-  readonly reminderInterval: Duration;
-  readonly expiryWarningDays: readonly number[];
-}
-
-/** Fails at synth, naming the prop and an allowed example, rather than at the first invocation. */
-function validateProps(props: ServiceNowTokenRefresherProps, prefix: string): ValidatedSettings {
-  const problems: string[] = [];
-  if (!/^[A-Za-z0-9_+=.@/-]*\/$/.test(prefix)) {
-    problems.push(
-      `secretNamePrefix: "${prefix}" must end with "/" and use letters, digits or _+=.@-/, e.g. "servicenow-token/"`,
-    );
-  }
-  const minutes = (field: string, value: Duration | undefined, fallback: Duration, max: number) => {
-    const d = value ?? fallback;
-    const s = d.toSeconds();
-    if (s % 60 !== 0 || s < 60 || s > max * 60) {
-      problems.push(
-        `${field}: use whole minutes from 1 to ${max}, e.g. Duration.minutes(${fallback.toMinutes()})`,
-      );
-    }
-    return d;
-  };
-  const refreshInterval = minutes('refreshInterval', props.refreshInterval, Duration.minutes(1), 15);
-  const probeInterval = minutes('probeInterval', props.probeInterval, Duration.minutes(5), 60);
-  const deadManPeriod = minutes('deadManPeriod', props.deadManPeriod, Duration.hours(2), 24 * 60);
-  const refreshAhead = props.refreshAhead ?? Duration.minutes(5);
-  const gracePeriod = props.gracePeriod ?? Duration.minutes(15);
-  const reminderInterval = props.reminderInterval ?? Duration.hours(24);
-  const expiryWarningDays = props.expiryWarningDays ?? [30, 14, 7, 3, 1];
-  if (
-    props.runbookUrl !== undefined &&
-    !Token.isUnresolved(props.runbookUrl) &&
-    !/^https?:\/\/[^\s/]+\S*$/.test(props.runbookUrl)
-  ) {
-    problems.push(
-      'runbookUrl: use an http(s) address, e.g. "https://wiki.example.com/servicenow-token-runbook"',
-    );
-  }
-  if (expiryWarningDays.length === 0 || expiryWarningDays.some((d) => !Number.isInteger(d) || d < 1)) {
-    problems.push('expiryWarningDays: list whole days of 1 or more, e.g. [30, 14, 7, 3, 1]');
-  }
-  const instances = props.instances.map((i) => ({
+/** What each function loads from instances.json: secret IDs are names, known at synth. */
+function instanceConfigs(settings: RefresherSettings): InstanceConfig[] {
+  const prefix = settings.secretNamePrefix;
+  return settings.instances.map((i) => ({
     name: i.name,
     url: i.url,
     credentialsSecretId: `${prefix}${i.name}/credentials`,
@@ -771,44 +785,6 @@ function validateProps(props: ServiceNowTokenRefresherProps, prefix: string): Va
     ...(i.probePath !== undefined && { probePath: i.probePath }),
     ...(i.expiryWarningDays !== undefined && { expiryWarningDays: [...i.expiryWarningDays] }),
   }));
-  problems.push(...principalArnProblems(props));
-  const parsed = instanceListSchema.safeParse(instances);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const [index, ...rest] = issue.path;
-      const field =
-        typeof index === 'number'
-          ? `instances[${index}]${rest.map((k) => `.${String(k)}`).join('')}`
-          : 'instances';
-      problems.push(`${field}: ${issue.message}`);
-    }
-  }
-  if (problems.length > 0) {
-    throw new Error(`ServiceNowTokenRefresher props are invalid:\n  - ${problems.join('\n  - ')}`);
-  }
-  return {
-    instances,
-    refreshInterval,
-    probeInterval,
-    deadManPeriod,
-    refreshAhead,
-    gracePeriod,
-    reminderInterval,
-    expiryWarningDays,
-  };
-}
-
-/** The ARNs the secrets' policies name must mean something (lib/security-checks.ts). */
-function principalArnProblems(props: ServiceNowTokenRefresherProps): string[] {
-  const problems: string[] = [];
-  for (const field of ['operatorPrincipalArns', 'accessTokenReaderArns'] as const) {
-    (props[field] ?? []).forEach((arn, index) => {
-      if (Token.isUnresolved(arn)) return;
-      const problem = operatorArnProblem(arn);
-      if (problem) problems.push(`${field}[${index}]: ${problem}`);
-    });
-  }
-  return problems;
 }
 
 /**

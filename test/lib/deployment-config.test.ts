@@ -40,7 +40,7 @@ describe('a bad deployment configuration fails synth with a message naming the f
     [
       'an http URL',
       instance({ url: 'http://acme.service-now.com' }),
-      /instances\[0\]\.url: must use https .*e\.g\. "https:\/\/acme\.service-now\.com"/,
+      /instances\[0\]\.url: "http:\/\/acme\.service-now\.com" must use https .*e\.g\. https:\/\/acme\.service-now\.com/,
     ],
     [
       'a host outside service-now.com',
@@ -50,9 +50,29 @@ describe('a bad deployment configuration fails synth with a message naming the f
     [
       'a URL with a path',
       instance({ url: 'https://acme.service-now.com/now/nav' }),
-      /instances\[0\]\.url: must be the instance address only.*e\.g\./,
+      /instances\[0\]\.url: .* must be the instance's address only, without a path, e\.g\./,
     ],
-    ['not a URL', instance({ url: 'acme' }), /instances\[0\]\.url: is not a URL.*e\.g\./],
+    ['not a URL', instance({ url: 'acme' }), /instances\[0\]\.url: "acme" is not a URL.*e\.g\./],
+    [
+      'plain http on loopback, which only the construct takes (for rehearsals)',
+      instance({ url: 'http://127.0.0.1:8080' }),
+      /instances\[0\]\.url: must use https .*e\.g\. "https:\/\/acme\.service-now\.com"/,
+    ],
+    [
+      'a URL with a port',
+      instance({ url: 'https://acme.service-now.com:8443' }),
+      /instances\[0\]\.url: must be the instance address only, without a port, e\.g\. "https:\/\/acme\.service-now\.com"/,
+    ],
+    [
+      'a misspelt grant',
+      instance({ grant: 'pasword' }),
+      /instances\[0\]\.grant: use one of password, client_credentials, jwt_bearer, e\.g\. "password"/,
+    ],
+    [
+      'a dead-man period of more than a day',
+      top('alerts', { deadManHours: 25 }),
+      /alerts\.deadManHours: use whole hours from 1 to 24, e\.g\. 2/,
+    ],
     [
       'an instance name with capitals',
       instance({ name: 'Acme' }),
@@ -71,7 +91,7 @@ describe('a bad deployment configuration fails synth with a message naming the f
     [
       'a refresh-token lifespan of 0',
       instance({ refreshTokenLifespanDays: 0 }),
-      /instances\[0\]\.refreshTokenLifespanDays: use whole days, e\.g\. 100/,
+      /instances\[0\]\.refreshTokenLifespanDays: use whole days from 1 to 3650, e\.g\. 100/,
     ],
     [
       'a probe path outside the REST API',
@@ -99,7 +119,7 @@ describe('a bad deployment configuration fails synth with a message naming the f
     [
       'a refresh schedule of 0 minutes',
       top('schedules', { refreshMinutes: 0 }),
-      /schedules\.refreshMinutes: use 1 minute or more, e\.g\. 1/,
+      /schedules\.refreshMinutes: use whole minutes from 1 to 15, e\.g\. 1/,
     ],
     [
       'an expiry-watch hour of 24',
@@ -204,7 +224,7 @@ describe('a bad deployment configuration fails synth with a message naming the f
     [
       'an absurd reminder interval',
       top('alerts', { reminderHours: 1e15 }),
-      /alerts\.reminderHours: use at most 720 hours \(30 days\), e\.g\. 24/,
+      /alerts\.reminderHours: use whole hours from 1 to 720, e\.g\. 24/,
     ],
     [
       'a warning 5000 days ahead',
@@ -294,7 +314,7 @@ describe('bin/app.ts', () => {
     await expect(run).rejects.toMatchObject({
       code: 1,
       stderr: expect.stringMatching(
-        /^The deployment configuration .* is invalid, so nothing was synthesized:\n {2}- instances\[0\]\.url: must use https/,
+        /^The deployment configuration .* is invalid, so nothing was synthesized:\n {2}- instances\[0\]\.url: "http:\/\/acme\.service-now\.com" must use https/,
       ),
     });
   });
