@@ -10,7 +10,7 @@ export interface AlertTopicProps {
   /**
    * Without `encryptionKey`: encrypt the topic with a new customer managed key with rotation,
    * which CloudWatch alarms of this account may use ($1 a month).
-   * @default false - the topic is not encrypted at rest (TLS is still enforced in transit)
+   * @default - false: the topic is not encrypted at rest (TLS is still enforced in transit)
    */
   readonly createKey?: boolean;
   /** @default - no subscriptions */

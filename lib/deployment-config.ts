@@ -6,6 +6,7 @@ import { ACCESS_TOKEN_LIFESPAN_SECONDS } from '../lambda/shared/deployment-contr
 import { parseInstanceUrl } from '../lambda/shared/servicenow/instance-url';
 import {
   brokenDurationRule,
+  DEFAULT_EXPIRY_WATCH_HOUR_UTC,
   DEFAULT_SECRET_NAME_PREFIX,
   DURATION_RULES,
   type DurationProp,
@@ -123,10 +124,10 @@ export const deploymentConfigSchema = z.strictObject({
       probeMinutes: wholeUnits('probeInterval', 'minutes'),
       expiryWatchHourUtc: z
         .number()
-        .int('use a whole hour, e.g. 8')
-        .min(0, 'use an hour from 0 to 23, e.g. 8')
-        .max(23, 'use an hour from 0 to 23, e.g. 8')
-        .default(8),
+        .int(`use a whole hour, e.g. ${DEFAULT_EXPIRY_WATCH_HOUR_UTC}`)
+        .min(0, `use an hour from 0 to 23, e.g. ${DEFAULT_EXPIRY_WATCH_HOUR_UTC}`)
+        .max(23, `use an hour from 0 to 23, e.g. ${DEFAULT_EXPIRY_WATCH_HOUR_UTC}`)
+        .default(DEFAULT_EXPIRY_WATCH_HOUR_UTC),
     })
     .prefault({}),
   /** IAM role or user ARNs (wildcards in the name only) that may read and write the secrets: the operators running the CLI. */

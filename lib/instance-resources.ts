@@ -11,6 +11,7 @@ export interface InstanceResourcesProps {
   readonly accessTokenSecretName: string;
   /** Who may do what to the two secrets (lib/secret-policies.ts). */
   readonly principals: SecretPrincipals;
+  /** @default - the AWS managed key of Secrets Manager */
   readonly encryptionKey?: kms.IKey;
   readonly removalPolicy: RemovalPolicy;
   readonly tags: Readonly<Record<string, string>>;

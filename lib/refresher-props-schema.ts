@@ -1,5 +1,5 @@
 import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
-import type * as events from 'aws-cdk-lib/aws-events';
+import * as events from 'aws-cdk-lib/aws-events';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -198,6 +198,8 @@ const bool = (example: boolean) => z.boolean(`use true or false, e.g. ${example}
 const appObject = <T>() => z.custom<T>().optional();
 
 export const DEFAULT_SECRET_NAME_PREFIX = 'servicenow-token/';
+/** The expiry watch runs daily at this hour (UTC). */
+export const DEFAULT_EXPIRY_WATCH_HOUR_UTC = 8;
 const SECRET_NAME_PREFIX_RULE = `use letters, digits or _+=.@- in segments that each end with "/", e.g. "${DEFAULT_SECRET_NAME_PREFIX}"`;
 
 const DEPLOYMENT_ROLE_RULE =
@@ -250,7 +252,9 @@ const propsShape = {
   eventBus: appObject<events.IEventBus>(),
   refreshInterval: duration('refreshInterval'),
   probeInterval: duration('probeInterval'),
-  expiryWatchSchedule: appObject<events.Schedule>(),
+  expiryWatchSchedule: z
+    .custom<events.Schedule>()
+    .default(() => events.Schedule.cron({ minute: '0', hour: String(DEFAULT_EXPIRY_WATCH_HOUR_UTC) })),
   deadManPeriod: duration('deadManPeriod'),
   refreshAhead: duration('refreshAhead'),
   gracePeriod: duration('gracePeriod'),

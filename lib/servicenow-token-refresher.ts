@@ -219,6 +219,11 @@ export interface ServiceNowTokenRefresherProps {
   readonly runbookUrl?: string;
 }
 
+/**
+ * The logger takes its service name from POWERTOOLS_SERVICE_NAME; the metrics take namespace and
+ * service from METRICS itself, because the alarms are built on them, so the second variable only
+ * tells a reader of the function's configuration where its metrics go.
+ */
 const ENV_COMMON = {
   POWERTOOLS_SERVICE_NAME: METRICS.service,
   POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
@@ -422,7 +427,7 @@ export class ServiceNowTokenRefresher extends Construct {
     const schedules: [TokenFunction, events.Schedule][] = [
       [refresher, events.Schedule.rate(settings.refreshInterval)],
       [probe, events.Schedule.rate(settings.probeInterval)],
-      [expiryWatch, settings.expiryWatchSchedule ?? events.Schedule.cron({ minute: '0', hour: '8' })],
+      [expiryWatch, settings.expiryWatchSchedule],
     ];
     for (const [fn, schedule] of schedules) {
       new events.Rule(fn, 'Schedule', {

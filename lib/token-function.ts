@@ -30,7 +30,7 @@ export interface TokenFunctionProps {
   readonly description: string;
   /** Lambda timeout; each handler budgets its own work inside it. */
   readonly timeout: Duration;
-  /** @default 256 MiB - plenty for a few HTTPS calls per instance; Lambda bills per ms at this size */
+  /** @default - 256 MiB: plenty for a few HTTPS calls per instance; Lambda bills per ms at this size */
   readonly memorySize?: number;
   /** Path of the instances file written at synth; copied into the bundle as instances.json. */
   readonly instancesFile: string;
