@@ -49,19 +49,8 @@ const instanceSchema = z.strictObject({
     .custom<ServiceNowGrant>((value) => typeof value === 'string', 'use a grant name, e.g. "password"')
     .default(ServiceNowGrant.PASSWORD),
   refreshTokenLifespanDays: wholeUnits('refreshTokenLifespan', 'days'),
-  /** Declared, not deployed: the dead-man period must cover two of them. */
-  accessTokenLifespanSeconds: z
-    .number('use whole seconds, e.g. 1800')
-    .int('use whole seconds, e.g. 1800')
-    .min(
-      ACCESS_TOKEN_LIFESPAN_SECONDS.min,
-      `use at least ${ACCESS_TOKEN_LIFESPAN_SECONDS.min} seconds, e.g. ${ACCESS_TOKEN_LIFESPAN_SECONDS.serviceNowDefault} (ServiceNow's default)`,
-    )
-    .max(
-      ACCESS_TOKEN_LIFESPAN_SECONDS.max,
-      `use at most ${ACCESS_TOKEN_LIFESPAN_SECONDS.max} seconds, e.g. 7200`,
-    )
-    .default(ACCESS_TOKEN_LIFESPAN_SECONDS.serviceNowDefault),
+  /** The refresher's cap on `expires_in` for this instance; the dead-man period must cover two of them. */
+  accessTokenLifespanSeconds: z.number('use whole seconds, e.g. 1800').optional(),
   probePath: z
     .string('use a REST API path on the instance, e.g. "/api/now/table/sys_user?sysparm_limit=1"')
     .optional(),
@@ -161,6 +150,10 @@ export function refresherPropsFromConfig(config: DeploymentConfig): ServiceNowTo
       expiryWarningDays: i.expiryWarningDays,
       grant: i.grant,
       refreshTokenLifespan: Duration.days(i.refreshTokenLifespanDays),
+      accessTokenLifespan:
+        i.accessTokenLifespanSeconds === undefined
+          ? undefined
+          : Duration.seconds(i.accessTokenLifespanSeconds),
     })),
     secretNamePrefix: config.secretNamePrefix,
     operatorPrincipalArns: config.operatorPrincipalArns,
@@ -203,6 +196,7 @@ const FILE_FIELD: Partial<Record<keyof ServiceNowTokenRefresherProps, { path: st
   };
 const INSTANCE_FILE_FIELD: Record<string, { key: string; unit: TimeUnit }> = {
   refreshTokenLifespan: { key: 'refreshTokenLifespanDays', unit: 'days' },
+  accessTokenLifespan: { key: 'accessTokenLifespanSeconds', unit: 'seconds' },
 };
 
 /** A problem the props schema found, said at the file's field and in the file's unit. */
@@ -233,7 +227,9 @@ function fileProblems(config: DeploymentConfig): string[] {
   config.instances.forEach((instance, index) => {
     const problem = urlProblem(instance.url, allowed);
     if (problem) problems.push(`instances[${index}].url: ${problem}`);
-    const lifespan = instance.accessTokenLifespanSeconds;
+    // Unset, the instance is taken to issue ServiceNow's default lifespan.
+    const lifespan = instance.accessTokenLifespanSeconds ?? ACCESS_TOKEN_LIFESPAN_SECONDS.serviceNowDefault;
+    if (!Number.isInteger(lifespan)) return;
     if (config.alerts.deadManHours * 3600 < 2 * lifespan) {
       problems.push(
         `alerts.deadManHours: must cover at least two access-token lifespans (instances[${index}] "${instance.name}" lives ${lifespan} s, so refreshes may be that far apart), e.g. ${Math.ceil((2 * lifespan) / 3600)}`,

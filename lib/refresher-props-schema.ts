@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { z } from 'zod';
 import {
+  ACCESS_TOKEN_LIFESPAN_SECONDS,
   DEFAULT_EXPIRY_WARNING_DAYS,
   EXPIRY_WARNING_DAYS_LIMITS,
   INSTANCE_NAME_PATTERN,
@@ -53,6 +54,13 @@ export const DURATION_RULES = {
   refreshAhead: { unit: 'seconds', min: 1, max: 3600, default: Duration.minutes(5) },
   gracePeriod: { unit: 'minutes', min: 1, max: 24 * 60, default: Duration.minutes(15) },
   reminderInterval: { unit: 'minutes', min: 60, max: 30 * 24 * 60, default: Duration.hours(24) },
+  /** The bounds the functions accept (deployment-contract.ts); the default is the functions' own cap. */
+  accessTokenLifespan: {
+    unit: 'seconds',
+    min: ACCESS_TOKEN_LIFESPAN_SECONDS.min,
+    max: ACCESS_TOKEN_LIFESPAN_SECONDS.max,
+    default: Duration.seconds(ACCESS_TOKEN_LIFESPAN_SECONDS.max),
+  },
   /** As the credentials secret accepts it: at most 10 years. */
   refreshTokenLifespan: {
     unit: 'days',
@@ -97,8 +105,13 @@ function isDuration(value: unknown): value is Duration {
   return typeof candidate?.toMilliseconds === 'function' && typeof candidate.isUnresolved === 'function';
 }
 
-/** A Duration prop, checked against its rule; the issue carries the rule's name for the file's wording. */
+/** A Duration prop, checked against its rule and defaulted by it. */
 function duration(prop: DurationProp) {
+  return optionalDuration(prop).default(DURATION_RULES[prop].default);
+}
+
+/** A Duration prop checked against its rule; the issue carries the rule's name for the file's wording. */
+function optionalDuration(prop: DurationProp) {
   const rule: DurationRule = DURATION_RULES[prop];
   return z
     .custom<Duration>(isDuration, { message: durationRuleText(rule), params: { duration: prop } })
@@ -108,8 +121,7 @@ function duration(prop: DurationProp) {
       if (!Number.isInteger(amount) || amount < rule.min || amount > rule.max) {
         ctx.addIssue({ code: 'custom', message: durationRuleText(rule), params: { duration: prop } });
       }
-    })
-    .default(rule.default);
+    });
 }
 
 /** A string rule that a CDK token (known only at deploy time) skips; `schema` also says what a non-string should be. */
@@ -189,6 +201,8 @@ const instanceSchema = z.object(
     expiryWarningDays: expiryWarningDaysSchema.optional(),
     grant: z.enum(ServiceNowGrant, GRANT_RULE).default(ServiceNowGrant.PASSWORD),
     refreshTokenLifespan: duration('refreshTokenLifespan'),
+    // Unset, the functions apply their own cap (the rule's default): instances.json stays as it was.
+    accessTokenLifespan: optionalDuration('accessTokenLifespan').optional(),
   },
   'describe the instance, e.g. {"name": "acme", "url": "https://acme.service-now.com"}',
 );

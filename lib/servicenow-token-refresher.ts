@@ -1,6 +1,3 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   ArnFormat,
   type CfnElement,
@@ -26,10 +23,10 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS } from '../lambda/shared/deployment-contract';
-import type { InstanceConfig } from '../lambda/shared/instance-config';
 import { AlertTopic, newMessagesKey } from './alert-topic';
 import { DeadManSwitch } from './dead-man-switch';
 import { instanceGroup, instanceGroupId, MAX_INSTANCES_PER_GROUP } from './instance-groups';
+import { instanceConfigs, writeInstancesFile } from './instance-list';
 import { InstanceResources } from './instance-resources';
 import { OperationalAlarms } from './operational-alarms';
 import { RefresherDashboard } from './refresher-dashboard';
@@ -73,6 +70,14 @@ export interface ServiceNowInstance {
    * @default - 100 days, ServiceNow's default
    */
   readonly refreshTokenLifespan?: Duration;
+  /**
+   * The access-token lifespan on the instance's Application Registry record, in whole seconds from
+   * 300 to 86400. The refresher never records a longer life than this: an `expires_in` above it is
+   * stored as this lifespan (and logged), so a wrong or hostile answer cannot make readers trust a
+   * token for longer than the instance issues them.
+   * @default - no per-instance cap: `expires_in` is trusted up to one day
+   */
+  readonly accessTokenLifespan?: Duration;
 }
 
 export interface ServiceNowTokenRefresherProps {
@@ -777,28 +782,4 @@ export class ServiceNowTokenRefresher extends Construct {
       );
     }
   }
-}
-
-/** What each function loads from instances.json: secret IDs are names, known at synth. */
-function instanceConfigs(settings: RefresherSettings): InstanceConfig[] {
-  const prefix = settings.secretNamePrefix;
-  return settings.instances.map((i) => ({
-    name: i.name,
-    url: i.url,
-    credentialsSecretId: `${prefix}${i.name}/credentials`,
-    accessTokenSecretId: `${prefix}${i.name}/access-token`,
-    ...(i.probePath !== undefined && { probePath: i.probePath }),
-    ...(i.expiryWarningDays !== undefined && { expiryWarningDays: [...i.expiryWarningDays] }),
-  }));
-}
-
-/**
- * The instance list every function bundles as instances.json: Lambda's 4 KB environment could not
- * hold 200 instances. Secret IDs are names, known at synth (ARNs carry a random suffix).
- */
-function writeInstancesFile(instances: readonly InstanceConfig[]): string {
-  const dir = mkdtempSync(join(tmpdir(), 'servicenow-token-instances-'));
-  const file = join(dir, 'instances.json');
-  writeFileSync(file, `${JSON.stringify(instances, null, 2)}\n`);
-  return file;
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { synthFromConfigFile } from '../../harness/cdk/synth';
+import { loadDeploymentConfig, refresherPropsFromConfig } from '../../lib/deployment-config';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'deployment-config-'));
@@ -115,6 +116,11 @@ describe('a bad deployment configuration fails synth with a message naming the f
         (c.alerts as Record<string, unknown>).deadManHours = 2;
       },
       /alerts\.deadManHours: must cover at least two access-token lifespans .*e\.g\. 4/,
+    ],
+    [
+      'an access-token lifespan under 300 seconds',
+      instance({ accessTokenLifespanSeconds: 120 }),
+      /instances\[0\]\.accessTokenLifespanSeconds: use whole seconds from 300 to 86400, e\.g\. 86400/,
     ],
     [
       'a refresh schedule of 0 minutes',
@@ -295,6 +301,17 @@ describe('a good deployment configuration', () => {
     config.allowedHosts = ['servicenow.acme.example'];
 
     expect(() => synthFromConfigFile(configFile(config))).not.toThrow();
+  });
+
+  it("maps an instance's accessTokenLifespanSeconds onto the construct's accessTokenLifespan, and leaves it unset otherwise", () => {
+    const config = valid() as Config;
+    instance({ accessTokenLifespanSeconds: 3600 })(config);
+    config.instances.push({ name: 'globex', url: 'https://globex.service-now.com' });
+
+    const props = refresherPropsFromConfig(loadDeploymentConfig(configFile(config)));
+
+    expect(props.instances[0]?.accessTokenLifespan?.toSeconds()).toBe(3600);
+    expect(props.instances[1]?.accessTokenLifespan).toBeUndefined();
   });
 
   it('accepts the committed example', () => {

@@ -5,7 +5,11 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import { testApp } from '../../harness/cdk/synth';
+import type { InstanceConfig } from '../../lambda/shared/instance-config';
+import { maxAccessTokenLifespanSeconds } from '../../lambda/shared/state/write-ahead';
 import { ServiceNowGrant } from '../../lib';
+import { instanceConfigs } from '../../lib/instance-list';
+import { parseRefresherProps } from '../../lib/refresher-props-schema';
 import {
   type ServiceNowInstance,
   ServiceNowTokenRefresher,
@@ -88,6 +92,16 @@ describe('invalid props fail at synth with the prop and an allowed example', () 
       'a refresh-token lifespan beyond 10 years',
       instance({ refreshTokenLifespan: Duration.days(3651) }),
       /instances\[0\]\.refreshTokenLifespan: use whole days from 1 day to 3650 days, e\.g\. Duration\.days\(100\)/,
+    ],
+    [
+      'an access-token lifespan under 5 minutes',
+      instance({ accessTokenLifespan: Duration.seconds(299) }),
+      /instances\[0\]\.accessTokenLifespan: use whole seconds from 5 minutes to 1 day, e\.g\. Duration\.days\(1\)/,
+    ],
+    [
+      'an access-token lifespan over a day',
+      instance({ accessTokenLifespan: Duration.hours(25) }),
+      /instances\[0\]\.accessTokenLifespan: use whole seconds from 5 minutes to 1 day/,
     ],
     [
       'a secret prefix without a trailing slash',
@@ -371,5 +385,26 @@ describe('removalPolicy', () => {
       DeletionPolicy: 'Delete',
       Properties: Match.objectLike({ DeletionProtectionEnabled: false }),
     });
+  });
+});
+
+describe('the instance list the functions bundle', () => {
+  it("carries an instance's access-token lifespan as the cap on expires_in, and no cap where none is set", () => {
+    const settings = parseRefresherProps(
+      {
+        instances: [
+          { ...ACME, accessTokenLifespan: Duration.hours(2) },
+          { name: 'globex', url: 'https://globex.service-now.com' },
+        ],
+      },
+      'Test',
+    );
+
+    const [acme, globex] = instanceConfigs(settings);
+
+    expect(acme?.accessTokenLifespanSeconds).toBe(7200);
+    expect(globex).not.toHaveProperty('accessTokenLifespanSeconds');
+    expect(maxAccessTokenLifespanSeconds(acme as InstanceConfig)).toBe(7200);
+    expect(maxAccessTokenLifespanSeconds(globex as InstanceConfig)).toBe(86_400);
   });
 });

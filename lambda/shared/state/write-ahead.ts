@@ -1,5 +1,6 @@
 import type { Clock } from '../clock';
 import { credentialsMirror } from '../credentials-grant';
+import { ACCESS_TOKEN_LIFESPAN_SECONDS } from '../deployment-contract';
 import type { InstanceConfig } from '../instance-config';
 import { type AccessTokenSecret, accessTokenSecretSchema } from '../secrets/access-token-secret';
 import { type CredentialsSecret, parseSecretJson } from '../secrets/credentials-secret';
@@ -63,11 +64,12 @@ export class RefreshTokenNotStoredError extends Error {
  */
 export const LEASE_SAFETY_MS = 2 * MAX_CLOCK_SKEW_MS + 5_000;
 
-/** Without an instance setting, no access token is stored as living longer than a day. */
-export const DEFAULT_MAX_ACCESS_TOKEN_LIFESPAN_SECONDS = 86_400;
-
+/**
+ * The longest life stored for an access token of `instance`: its configured lifespan, and without
+ * one the longest any instance may configure (a day).
+ */
 export function maxAccessTokenLifespanSeconds(instance: InstanceConfig): number {
-  return instance.accessTokenLifespanSeconds ?? DEFAULT_MAX_ACCESS_TOKEN_LIFESPAN_SECONDS;
+  return instance.accessTokenLifespanSeconds ?? ACCESS_TOKEN_LIFESPAN_SECONDS.max;
 }
 
 export function ensureLeaseRoom(clock: Clock, hold: HeldLease, what: string, neededMs = 0): void {
