@@ -1,5 +1,6 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type Clock, systemClock } from '../lambda/shared/clock';
+import { TRANSIENT_REPLY_OUTCOMES } from '../lambda/shared/refresh-outcome';
 import type { RefreshRequester } from '../lambda/shared/refresh-requester';
 import {
   type AccessTokenSecret,
@@ -75,14 +76,6 @@ export interface GetTokenOptions {
 const MAX_STEPS = 30;
 const POLL_FIRST_MS = 250;
 const POLL_MAX_MS = 2_000;
-
-const TRANSIENT_REFRESH_OUTCOMES = new Set([
-  'rate-limited',
-  'request-limited',
-  'unavailable',
-  'timeout',
-  'network-error',
-]);
 
 interface Flight {
   readonly minValidityMs: number;
@@ -284,12 +277,14 @@ export class TokenClient {
           // Another writer holds the lease (usually the scheduled run): its token appears shortly.
           writer = { replacing: seen };
           break;
-        default:
+        default: {
+          const transient = TRANSIENT_REPLY_OUTCOMES.includes(result.outcome);
           throw new TokenClientError(
             'refresh-failed',
-            `the refresher reported ${reported} for ${instance}${TRANSIENT_REFRESH_OUTCOMES.has(result.outcome) ? '; it keeps retrying by itself, try again in a minute' : ''}`,
-            TRANSIENT_REFRESH_OUTCOMES.has(result.outcome),
+            `the refresher reported ${reported} for ${instance}${transient ? '; it keeps retrying by itself, try again in a minute' : ''}`,
+            transient,
           );
+        }
       }
     }
     throw new TokenClientError(

@@ -5,6 +5,7 @@ import type { Clock } from '../shared/clock';
 import type { InstanceConfig } from '../shared/instance-config';
 import type { Logger } from '../shared/logger';
 import type { InstanceMetrics } from '../shared/metrics';
+import type { ProbeVerdict } from '../shared/probe-verdict';
 import type { RefreshRequester } from '../shared/refresh-requester';
 import { type AccessTokenSecret, accessTokenSecretSchema } from '../shared/secrets/access-token-secret';
 import { parseSecretJson } from '../shared/secrets/credentials-secret';
@@ -38,16 +39,6 @@ export interface ProbeDeps {
    */
   readonly memoryMaxAgeMs?: number;
 }
-
-export type ProbeVerdict =
-  | 'ok'
-  | 'ok-after-refresh'
-  | 'no-token'
-  | 'token-expired'
-  | 'forbidden'
-  | 'unauthorized'
-  | 'rate-limited'
-  | 'unavailable';
 
 export interface ProbeReport {
   readonly instance: string;

@@ -1,4 +1,5 @@
 import type { InstanceConfig } from '../shared/instance-config';
+import type { RefreshReplyOutcome } from '../shared/refresh-outcome';
 import type { RefreshRequestLimit } from '../shared/state/refresh-request-limit';
 import * as z from '../shared/zod';
 import type { RefreshDeps } from './refresh-instance';
@@ -36,7 +37,7 @@ const scheduledEventSchema = z.looseObject({ source: z.string() });
 export interface RefreshResponse {
   readonly results: readonly {
     readonly instance: string;
-    readonly outcome: string;
+    readonly outcome: RefreshReplyOutcome;
     readonly detail?: string;
     readonly accessTokenExpiresAt?: string;
   }[];

@@ -2,6 +2,7 @@ import type { Clock } from '../shared/clock';
 import { credentialsMirror, explainRejection, tokenGrantFor } from '../shared/credentials-grant';
 import type { InstanceConfig } from '../shared/instance-config';
 import type { Logger } from '../shared/logger';
+import type { RecordedOutcome, RefreshOutcome } from '../shared/refresh-outcome';
 import {
   type CredentialsSecret,
   credentialsSecretSchema,
@@ -43,37 +44,18 @@ export interface RefreshDeps {
   readonly random?: () => number;
 }
 
-/** What one attempt on one instance came to; also recorded as `lastOutcome` in the state table. */
-export type RefreshOutcome =
-  | 'refreshed'
-  | 'current-token-returned'
-  | 'not-due'
-  | 'busy'
-  | 'not-bootstrapped'
-  | 'invalid-credentials-secret'
-  | 'refresh-token-expired'
-  | 'refresh-token-rejected'
-  | 'grant-rejected'
-  /** ServiceNow rotated the refresh token and the new one could not be stored: a person must act. */
-  | 'refresh-token-not-stored'
-  /** The lease was about to lapse before a write or the grant: nothing more was written. */
-  | 'lease-lapsing'
-  /** This writer's clock is too far from AWS's: it refused to take the lease or to write. */
-  | 'clock-skew'
-  /** Another writer took the lease over (fencing): this one wrote nothing more. */
-  | 'lease-lost'
-  | Exclude<FailedOutcome['kind'], 'rejected'>;
-
 export interface InstanceResult {
   readonly instance: string;
+  /** Also recorded as `lastOutcome` in the state table, unless the run was skipped. */
   readonly outcome: RefreshOutcome;
+  /** For people: what happened and what to do. */
   readonly detail?: string;
   /** The state as this run left it, when it wrote or read it under the lease. */
   readonly state?: InstanceState;
   /** The second at which this instance needs another look (the stored token lapses then). */
   readonly wakeAt?: number;
   /** The outcome recorded before this run, when it was read under the lease. */
-  readonly previousOutcome?: string;
+  readonly previousOutcome?: RecordedOutcome;
 }
 
 const MAX_ATTEMPTS = 3;

@@ -2,10 +2,19 @@ import type { AlertFacts, Alerts } from '../shared/alerts/alerts';
 import type { IncidentKind, Observation } from '../shared/alerts/incident';
 import type { IntegrationEvent, Notifier } from '../shared/alerts/notifier';
 import type { Clock } from '../shared/clock';
+import { isOneOf } from '../shared/closed-set';
 import type { InstanceConfig } from '../shared/instance-config';
 import type { Logger } from '../shared/logger';
 import type { InstanceMetrics } from '../shared/metrics';
-import type { InstanceResult, RefreshOutcome } from './refresh-instance';
+import {
+  HEALTHY_REFRESH_OUTCOMES,
+  REFRESH_FAILURES,
+  REFRESH_FAILURES_NEEDING_A_PERSON,
+  RETRIED_REFRESH_FAILURES,
+  type RefreshFailure,
+  SKIPPED_REFRESH_OUTCOMES,
+} from '../shared/refresh-outcome';
+import type { InstanceResult } from './refresh-instance';
 
 export interface RefreshReporting {
   readonly alerts: Alerts;
@@ -15,20 +24,6 @@ export interface RefreshReporting {
   readonly graceMs: number;
 }
 
-const HEALTHY: readonly RefreshOutcome[] = ['refreshed', 'current-token-returned'];
-/** Failures no retry will fix: a person must act, so they alert at once. */
-const NEEDS_A_PERSON: readonly RefreshOutcome[] = [
-  'refresh-token-expired',
-  'refresh-token-rejected',
-  'grant-rejected',
-  'invalid-credentials-secret',
-  'refresh-token-not-stored',
-  'not-bootstrapped',
-  'unauthorized',
-  'forbidden',
-];
-/** A run that stopped for want of lease time wrote nothing and is retried by the next run. */
-const SKIPPED: readonly RefreshOutcome[] = ['not-due', 'busy', 'lease-lapsing', 'lease-lost', 'clock-skew'];
 /** A stored token this close to its end makes a failure urgent, once it has lasted past one retry. */
 const LAPSE_MS = 2 * 60_000;
 const URGENT_GRACE_MS = 60_000;
@@ -47,7 +42,7 @@ export async function reportRefreshResults(
   const now = clock.now();
   const events: IntegrationEvent[] = [];
   for (const result of results) {
-    if (SKIPPED.includes(result.outcome)) continue;
+    if (isOneOf(SKIPPED_REFRESH_OUTCOMES, result.outcome)) continue;
     const instance = instances.find((i) => i.name === result.instance);
     if (!instance) continue;
     const state = result.state;
@@ -55,7 +50,7 @@ export async function reportRefreshResults(
       state?.refreshTokenIssuedAt !== undefined && state.refreshTokenLifespanSeconds !== undefined
         ? state.refreshTokenIssuedAt + state.refreshTokenLifespanSeconds * 1000
         : undefined;
-    const healthy = HEALTHY.includes(result.outcome);
+    const healthy = isOneOf(HEALTHY_REFRESH_OUTCOMES, result.outcome);
     reporting.metrics.emit(instance.name, {
       RefreshSuccess: result.outcome === 'refreshed' ? 1 : 0,
       RefreshFailure: healthy ? 0 : 1,
@@ -105,15 +100,16 @@ function observations(
   now: number,
   graceMs: number,
 ): [IncidentKind, Observation][] {
-  if (HEALTHY.includes(result.outcome)) {
-    const before = result.previousOutcome as RefreshOutcome | undefined;
-    // After a renewal there is nothing of ours to close (the CLI closes what it fixed); an expired
-    // refresh token that works again is left to the expiry watch, which reads the recorded end.
-    if (before === undefined || HEALTHY.includes(before) || !isRefreshOutcome(before)) return [];
-    if (before === 'refresh-token-expired') return [];
+  const outcome = result.outcome;
+  if (isOneOf(HEALTHY_REFRESH_OUTCOMES, outcome)) {
+    const before = result.previousOutcome;
+    // Only a failure this report alerted on has an incident to close. After a renewal there is
+    // nothing of ours to close (the CLI closes what it fixed); an expired refresh token that works
+    // again is left to the expiry watch, which reads the recorded end.
+    if (!isOneOf(REFRESH_FAILURES, before) || before === 'refresh-token-expired') return [];
     return [[kindOf(before), { active: false }]];
   }
-  if (result.outcome === 'refresh-token-expired') {
+  if (outcome === 'refresh-token-expired') {
     return [
       [
         'refresh-token-expiry',
@@ -121,19 +117,17 @@ function observations(
       ],
     ];
   }
-  if (NEEDS_A_PERSON.includes(result.outcome)) {
+  if (isOneOf(REFRESH_FAILURES_NEEDING_A_PERSON, outcome)) {
     return [
-      [
-        'refresh',
-        { active: true, reason: result.outcome, severity: 'action-required', graceMs: 0, remind: true },
-      ],
+      ['refresh', { active: true, reason: outcome, severity: 'action-required', graceMs: 0, remind: true }],
     ];
   }
+  if (!isOneOf(RETRIED_REFRESH_FAILURES, outcome)) return [];
   const lapsing = accessTokenExpiresAt === undefined || accessTokenExpiresAt - now <= LAPSE_MS;
-  const reason = result.outcome === 'unavailable' ? unavailableReason(result.detail) : result.outcome;
+  const reason = outcome === 'unavailable' ? unavailableReason(result.detail) : outcome;
   return [
     [
-      kindOf(result.outcome),
+      kindOf(outcome),
       {
         active: true,
         reason,
@@ -145,26 +139,14 @@ function observations(
   ];
 }
 
-function kindOf(outcome: RefreshOutcome): IncidentKind {
-  if (outcome === 'unavailable' || outcome === 'timeout' || outcome === 'network-error') return 'unavailable';
-  if (outcome === 'rate-limited') return 'rate-limited';
-  if (outcome === 'refresh-token-expired') return 'refresh-token-expiry';
+function kindOf(failure: RefreshFailure): IncidentKind {
+  if (failure === 'unavailable' || failure === 'timeout' || failure === 'network-error') return 'unavailable';
+  if (failure === 'rate-limited') return 'rate-limited';
+  if (failure === 'refresh-token-expired') return 'refresh-token-expiry';
   return 'refresh';
 }
 
 /** The outcome detail starts with the reason ("instance unavailable: hibernating (...)"). */
 function unavailableReason(detail: string | undefined): string {
   return /^instance unavailable: (\w[\w-]*)/.exec(detail ?? '')?.[1] ?? 'unavailable';
-}
-
-function isRefreshOutcome(value: string): value is RefreshOutcome {
-  return [
-    ...HEALTHY,
-    ...NEEDS_A_PERSON,
-    'malformed',
-    'unavailable',
-    'timeout',
-    'network-error',
-    'rate-limited',
-  ].includes(value as RefreshOutcome);
 }

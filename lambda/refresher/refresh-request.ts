@@ -2,6 +2,7 @@ import type { Clock } from '../shared/clock';
 import { INSTANCE_NAME_PATTERN } from '../shared/deployment-contract';
 import type { InstanceConfig } from '../shared/instance-config';
 import type { Logger } from '../shared/logger';
+import type { RequestOutcome } from '../shared/refresh-outcome';
 import type { RefreshRequestLimit } from '../shared/state/refresh-request-limit';
 import type { StateStore } from '../shared/state/state-store';
 import * as z from '../shared/zod';
@@ -20,16 +21,9 @@ export const refreshRequestForTokenSchema = z.strictObject({
 });
 export type RefreshRequestForToken = z.output<typeof refreshRequestForTokenSchema>;
 
-/** Outcomes only a refresh request has (the refresher's own are in refresh-instance.ts). */
-export type RequestOutcome =
-  /** The stored token is not the one the caller saw: it reads the secret again; nothing was spent. */
-  | 'token-changed'
-  /** The instance's refresh requests for this minute are spent; the schedule keeps refreshing. */
-  | 'request-limited';
-
 export interface RequestResult {
   readonly instance: string;
-  readonly outcome: string;
+  readonly outcome: RequestOutcome;
   readonly detail?: string;
   readonly accessTokenExpiresAt?: string;
 }
@@ -77,7 +71,7 @@ export async function decideRefreshRequest(
       kind: 'answer',
       result: {
         instance: name,
-        outcome: 'token-changed' satisfies RequestOutcome,
+        outcome: 'token-changed',
         detail: 'the stored token is not the one the request named; read the access-token secret again',
         ...expiresAt,
       },
@@ -94,7 +88,7 @@ export async function decideRefreshRequest(
       kind: 'answer',
       result: {
         instance: name,
-        outcome: 'request-limited' satisfies RequestOutcome,
+        outcome: 'request-limited',
         detail: `${name} has had its ${deps.limit.perMinute} refresh requests for this minute; the next is accepted from ${new Date(limit.retryAt).toISOString()}, and the schedule keeps refreshing meanwhile`,
         ...expiresAt,
       },

@@ -53,7 +53,14 @@ export const credentialsSecretSchema = z.discriminatedUnion('grant', [
 
 export type CredentialsSecret = z.output<typeof credentialsSecretSchema>;
 export type PasswordCredentials = z.output<typeof passwordCredentialsSchema>;
-export type Grant = CredentialsSecret['grant'];
+
+/** The grants a credentials secret can hold, one schema each above. */
+export const GRANTS = [
+  'password',
+  'client_credentials',
+  'jwt_bearer',
+] as const satisfies readonly CredentialsSecret['grant'][];
+export type Grant = (typeof GRANTS)[number];
 
 export type ParsedSecret<T> =
   | { readonly kind: 'ok'; readonly value: T }

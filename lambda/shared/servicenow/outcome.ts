@@ -1,3 +1,5 @@
+import { flagged } from '../closed-set';
+
 /**
  * Every call to ServiceNow ends in exactly one of these outcomes. Callers switch on `kind`; nothing
  * a ServiceNow instance (or the network in front of it) can do escapes as an unclassified exception.
@@ -48,17 +50,20 @@ export type Outcome<T> =
   /** An answer we cannot use: not the JSON we expect, too large, or an unexpected 4xx. */
   | { readonly kind: 'malformed'; readonly status: number; readonly detail: string };
 
-export type UnavailableReason =
+/** Why an instance is unavailable, as its answer shows. */
+export const UNAVAILABLE_REASONS = [
   /** A developer instance's "Your instance is hibernating" page (200, 302 or 503). */
-  | 'hibernating'
+  'hibernating',
   /** "Your instance is currently offline": waking up, or in maintenance. */
-  | 'offline'
+  'offline',
   /** Some other non-JSON page where JSON was expected (a proxy, an SSO login page...). */
-  | 'html'
+  'html',
   /** A redirect to somewhere else; never followed, so a bearer token never leaves the instance. */
-  | 'redirect'
+  'redirect',
   /** 5xx with no hibernation page. */
-  | 'server-error';
+  'server-error',
+] as const;
+export type UnavailableReason = (typeof UNAVAILABLE_REASONS)[number];
 
 /** RFC 6749 §5.2 error codes that mean the grant itself was refused. */
 export const REFUSED_GRANT_ERRORS = [
@@ -72,20 +77,27 @@ export type OAuthErrorCode = (typeof REFUSED_GRANT_ERRORS)[number];
 export type OutcomeKind = Outcome<unknown>['kind'];
 export type FailedOutcome = Exclude<Outcome<unknown>, { kind: 'ok' }>;
 
+/**
+ * Which failures are worth retrying soon (the same request may well work in a few seconds) and
+ * which are not: every kind is placed, so a new kind does not compile until it is.
+ */
+const TRANSIENT = {
+  unavailable: true,
+  timeout: true,
+  'network-error': true,
+  'rate-limited': true,
+  rejected: false,
+  unauthorized: false,
+  forbidden: false,
+  malformed: false,
+} as const satisfies Record<FailedOutcome['kind'], boolean>;
+
 /** Failures worth retrying soon: the same request may well work in a few seconds. */
+export const TRANSIENT_OUTCOME_KINDS = flagged(TRANSIENT);
+export type TransientOutcomeKind = (typeof TRANSIENT_OUTCOME_KINDS)[number];
+
 export function isTransient(outcome: FailedOutcome): boolean {
-  switch (outcome.kind) {
-    case 'unavailable':
-    case 'timeout':
-    case 'network-error':
-    case 'rate-limited':
-      return true;
-    case 'rejected':
-    case 'unauthorized':
-    case 'forbidden':
-    case 'malformed':
-      return false;
-  }
+  return TRANSIENT[outcome.kind];
 }
 
 /** One line for logs and alerts. Never contains a token: outcomes carry none. */

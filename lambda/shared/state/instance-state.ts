@@ -1,4 +1,9 @@
 import { createHash } from 'node:crypto';
+import { withoutUnknownMembers } from '../closed-set';
+import { PROBE_VERDICTS, type ProbeVerdict } from '../probe-verdict';
+import { RECORDED_OUTCOMES, type RecordedOutcome } from '../refresh-outcome';
+import { GRANTS, type Grant } from '../secrets/credentials-secret';
+import * as z from '../zod';
 
 /**
  * What the system knows about one instance, held in the state table (never a secret value: tokens
@@ -20,7 +25,7 @@ export interface InstanceState {
   readonly echoesEarlyRefresh?: boolean;
 
   /** Mirrors the credentials secret's refresh-token fields, so readers need not open it. */
-  readonly grant?: string;
+  readonly grant?: Grant;
   readonly refreshTokenIssuedAt?: number;
   readonly refreshTokenLifespanSeconds?: number;
   readonly refreshTokenFingerprint?: string;
@@ -29,7 +34,7 @@ export interface InstanceState {
 
   /** The last refresh attempt and its outcome. */
   readonly lastAttemptAt?: number;
-  readonly lastOutcome?: string;
+  readonly lastOutcome?: RecordedOutcome;
   readonly lastOutcomeDetail?: string;
   readonly lastSuccessAt?: number;
   /** When the current run of failures began; absent while healthy. */
@@ -45,7 +50,7 @@ export interface InstanceState {
 
   /** The probe's last verdict (see lambda/probe). */
   readonly lastProbeAt?: number;
-  readonly lastProbeVerdict?: string;
+  readonly lastProbeVerdict?: ProbeVerdict;
   readonly lastProbeDetail?: string;
   readonly lastProbeLatencyMs?: number;
 
@@ -79,6 +84,23 @@ export type StatePatch = {
     'instance' | 'version' | 'leaseOwner' | 'leaseExpiresAt' | 'leaseEpoch'
   >]?: InstanceState[K] | null;
 };
+
+/**
+ * The closed sets among the state's fields, checked when read back. A value this version does not
+ * know (written by a newer version, or by hand) reads as absent, as if never recorded: every reader
+ * copes with that already, and the next write replaces it. Failing the read instead would stop the
+ * refresher for the instance, and an access token nobody refreshes lapses.
+ */
+const closedFields = {
+  grant: z.enum(GRANTS),
+  lastOutcome: z.enum(RECORDED_OUTCOMES),
+  lastProbeVerdict: z.enum(PROBE_VERDICTS),
+};
+
+/** A state table item as read from DynamoDB. */
+export function readInstanceState(item: Record<string, unknown>): InstanceState {
+  return withoutUnknownMembers(item, closedFields) as unknown as InstanceState;
+}
 
 /** A short, one-way tag of a token: tells tokens apart without storing them. */
 export function fingerprint(token: string): string {

@@ -7,8 +7,9 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import type { ProbeVerdict } from '../probe-verdict';
 import type { AwsClock } from './aws-clock';
-import type { InstanceState, StatePatch } from './instance-state';
+import { type InstanceState, readInstanceState, type StatePatch } from './instance-state';
 
 export class LeaseLostError extends Error {
   constructor(instance: string) {
@@ -80,7 +81,7 @@ export class StateStore {
     const out = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: { instance }, ConsistentRead: true }),
     );
-    return out.Item as InstanceState | undefined;
+    return out.Item && readInstanceState(out.Item);
   }
 
   /** One call per 100 instances. */
@@ -95,7 +96,7 @@ export class StateStore {
           new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
         );
         for (const item of out.Responses?.[this.tableName] ?? []) {
-          const state = item as InstanceState;
+          const state = readInstanceState(item);
           found.set(state.instance, state);
         }
         keys = out.UnprocessedKeys?.[this.tableName]?.Keys;
@@ -139,7 +140,7 @@ export class StateStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      const item = out.Attributes as InstanceState;
+      const item = readInstanceState(out.Attributes ?? {});
       return { ...item, version: item.version ?? 0 };
     } catch (error) {
       if (isConditionFailure(error)) return undefined;
@@ -188,7 +189,7 @@ export class StateStore {
     };
     try {
       const out = await this.doc.send(new UpdateCommand(input));
-      return out.Attributes as InstanceState;
+      return readInstanceState(out.Attributes ?? {});
     } catch (error) {
       if (isConditionFailure(error)) throw new LeaseLostError(instance);
       throw error;
@@ -203,7 +204,7 @@ export class StateStore {
     instance: string,
     fields: {
       readonly lastProbeAt: number;
-      readonly lastProbeVerdict: string;
+      readonly lastProbeVerdict: ProbeVerdict;
       readonly lastProbeDetail: string | null;
       readonly lastProbeLatencyMs: number | null;
     },
