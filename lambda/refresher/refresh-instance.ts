@@ -50,6 +50,8 @@ export interface InstanceResult {
   readonly outcome: RefreshOutcome;
   /** For people: what happened and what to do. */
   readonly detail?: string;
+  /** ServiceNow's answer, when one failed the run: the facts `detail` tells, as data. */
+  readonly cause?: FailedOutcome;
   /** The state as this run left it, when it wrote or read it under the lease. */
   readonly state?: InstanceState;
   /** The second at which this instance needs another look (the stored token lapses then). */
@@ -225,7 +227,7 @@ async function refreshLeased(
     const extra: StatePatch = answered ? { grantOpenSince: null } : {};
     if (outcome.kind === 'rejected') {
       const rejection = explainRejection(credentials, clock.now(), instance.name, outcome);
-      return failure(
+      const failed = await failure(
         deps,
         instance,
         state,
@@ -237,9 +239,10 @@ async function refreshLeased(
         undefined,
         extra,
       );
+      return { ...failed, cause: outcome };
     }
     const notBefore = retryAtOf(outcome);
-    return failure(
+    const failed = await failure(
       deps,
       instance,
       state,
@@ -251,6 +254,7 @@ async function refreshLeased(
       notBefore,
       extra,
     );
+    return { ...failed, cause: outcome };
   }
 
   // Timestamps that bound an expiry are in AWS's time, never later: a writer whose clock runs a few

@@ -124,7 +124,8 @@ function observations(
   }
   if (!isOneOf(RETRIED_REFRESH_FAILURES, outcome)) return [];
   const lapsing = accessTokenExpiresAt === undefined || accessTokenExpiresAt - now <= LAPSE_MS;
-  const reason = outcome === 'unavailable' ? unavailableReason(result.detail) : outcome;
+  // An unavailable instance says why (hibernating, offline...): the incident keeps its words.
+  const reason = result.cause?.kind === 'unavailable' ? result.cause.reason : outcome;
   return [
     [
       kindOf(outcome),
@@ -144,9 +145,4 @@ function kindOf(failure: RefreshFailure): IncidentKind {
   if (failure === 'rate-limited') return 'rate-limited';
   if (failure === 'refresh-token-expired') return 'refresh-token-expiry';
   return 'refresh';
-}
-
-/** The outcome detail starts with the reason ("instance unavailable: hibernating (...)"). */
-function unavailableReason(detail: string | undefined): string {
-  return /^instance unavailable: (\w[\w-]*)/.exec(detail ?? '')?.[1] ?? 'unavailable';
 }

@@ -7,7 +7,13 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { Incident, IncidentKind, OutboxMessage, Transition } from './incident';
+import {
+  type Incident,
+  type IncidentKind,
+  type OutboxMessage,
+  readIncident,
+  type Transition,
+} from './incident';
 
 export class IncidentConflictError extends Error {
   constructor() {
@@ -42,7 +48,7 @@ export class IncidentStore {
         ConsistentRead: true,
       }),
     );
-    return out.Item as Incident | undefined;
+    return out.Item && readIncident(out.Item);
   }
 
   /** All incidents of these instances and kinds, one call per 100. */
@@ -60,7 +66,7 @@ export class IncidentStore {
           }),
         );
         for (const item of out.Responses?.[this.tableName] ?? []) {
-          const incident = item as Incident;
+          const incident = readIncident(item);
           found.set(incidentKey(incident.name, incident.kind), incident);
         }
         pending = out.UnprocessedKeys?.[this.tableName]?.Keys;

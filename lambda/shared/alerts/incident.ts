@@ -1,3 +1,8 @@
+import { withoutUnknownMembers } from '../closed-set';
+import { REFRESH_FAILURES_NEEDING_A_PERSON } from '../refresh-outcome';
+import { UNAVAILABLE_REASONS } from '../servicenow/outcome';
+import * as z from '../zod';
+
 /** The things that page ops. One incident state machine per instance and kind; every list of kinds reads this one. */
 export const INCIDENT_KINDS = [
   'refresh',
@@ -14,6 +19,38 @@ export const INCIDENT_KINDS = [
 
 export type IncidentKind = (typeof INCIDENT_KINDS)[number];
 
+/** A countdown's reasons: a fixed end ahead, or past. */
+const COUNTDOWN = ['expiring', 'expired'] as const;
+
+/** What each kind's observers report as the reason: one list per kind, every kind listed. */
+export const INCIDENT_REASONS = {
+  // The refresher: a failure a person must fix, or an answer it cannot use.
+  refresh: [...REFRESH_FAILURES_NEEDING_A_PERSON, 'malformed'],
+  // The probe.
+  'access-denied': ['forbidden', 'unauthorized'],
+  // The probe and the refresher: the instance's own reason, or the failure when it gave none.
+  unavailable: [...UNAVAILABLE_REASONS, 'unavailable', 'timeout', 'network-error', 'malformed'],
+  'rate-limited': ['rate-limited'],
+  // The expiry watch.
+  'refresh-token-expiry': COUNTDOWN,
+  'certificate-expiry': COUNTDOWN,
+  'config-drift': ['lifespan-too-short'],
+  'consumer-token-expiry': COUNTDOWN,
+  // The daily check of a handed-off token: ServiceNow refused it, or answered with a new one.
+  'consumer-token-refused': ['refused', 'rotated'],
+} as const satisfies Record<IncidentKind, readonly string[]>;
+
+export type IncidentReasonOf<K extends IncidentKind> = (typeof INCIDENT_REASONS)[K][number];
+export type IncidentReason = IncidentReasonOf<IncidentKind>;
+
+/** Every reason of every kind, once. */
+export const ALL_INCIDENT_REASONS: readonly IncidentReason[] = [
+  ...new Set(Object.values(INCIDENT_REASONS).flat()),
+];
+
+/** What an email and its attributes name as the reason: the recorded one, or the kind itself when none is. */
+export type AlertReason = IncidentReason | IncidentKind;
+
 export type Severity = 'action-required' | 'warning';
 
 export type Notice = 'opened' | 'reminder' | 'escalated' | 'resolved';
@@ -24,7 +61,7 @@ export interface OutboxMessage {
   readonly subject: string;
   readonly body: string;
   readonly severity: Severity;
-  readonly reason: string;
+  readonly reason: AlertReason;
   /** Who claimed the sending, and when: another writer only takes over a stale claim. */
   readonly claimedBy: string;
   readonly claimedAt: number;
@@ -43,7 +80,7 @@ export interface Incident {
   readonly lastNotifiedAt?: number;
   /** For the refresh-token countdown: the smallest threshold (days) already announced. */
   readonly level?: number;
-  readonly reason?: string;
+  readonly reason?: IncidentReason;
   readonly severity?: Severity;
   /** The subject the incident opened with: every email of the incident keeps it (mail clients thread by subject). */
   readonly subject?: string;
@@ -54,7 +91,7 @@ export interface Incident {
 export type Observation =
   | {
       readonly active: true;
-      readonly reason: string;
+      readonly reason: IncidentReason;
       readonly severity: Severity;
       /** How long the condition must last before anyone is told; 0 tells at once. */
       readonly graceMs: number;
@@ -64,6 +101,21 @@ export type Observation =
       readonly level?: number;
     }
   | { readonly active: false };
+
+const recordedReason = { reason: z.enum(ALL_INCIDENT_REASONS) };
+const parkedReason = { reason: z.enum([...ALL_INCIDENT_REASONS, ...INCIDENT_KINDS]) };
+
+/**
+ * An incident item as read from DynamoDB. Its kind is part of the key the reader asked for; a
+ * reason this version does not know (written by a newer one) reads as absent, and a parked email's
+ * as the kind, as for an incident that recorded none: the incident still runs and its email goes out.
+ */
+export function readIncident(item: Readonly<Record<string, unknown>>): Incident {
+  const incident = withoutUnknownMembers(item, recordedReason) as unknown as Incident;
+  if (!incident.outbox) return incident;
+  const outbox = withoutUnknownMembers(incident.outbox as unknown as Record<string, unknown>, parkedReason);
+  return { ...incident, outbox: { reason: incident.kind, ...outbox } as OutboxMessage };
+}
 
 /** Observers of an ongoing condition see it at least this often (the probe runs every 5 minutes). */
 export const STALE_PENDING_MS = 30 * 60_000;

@@ -1,5 +1,5 @@
 import { consumerProfile } from '../consumers/consumer-profiles';
-import type { IncidentKind, Notice, Severity } from './incident';
+import type { AlertReason, IncidentKind, IncidentReasonOf, Notice, Severity } from './incident';
 
 /** Which deployment an alert is about: the reader may run several (prod, staging, another account). */
 export interface DeploymentFacts {
@@ -94,114 +94,132 @@ function renewFix(ctx: MessageContext): string {
   return `${run(ctx, `renew ${ctx.instanceName}`)}\n\nIt asks for the integration user's password (never stored) and starts a new refresh token.`;
 }
 
-function refreshText(reason: string, ctx: MessageContext): Text {
-  const expires = ctx.refreshTokenExpiresAt;
-  switch (reason) {
-    case 'refresh-token-expired':
-      return {
-        title: 'refresh token expired',
-        what: `The refresh token expired${expires ? ` on ${formatTime(expires)}` : ''}, a fixed lifespan after the last password grant. ServiceNow never extends it, so the refresher can no longer get access tokens.`,
-        impact: syncJobImpact(ctx),
-        fix: renewFix(ctx),
-        anchor: 'refresh-token-expired',
-      };
-    case 'refresh-token-rejected':
-      return {
-        title: 'refresh token refused',
-        what: `ServiceNow refused the refresh token${expires ? `, which should be valid until ${formatTime(expires)}` : ''}. It was revoked, or the client secret changed in the Application Registry. (ServiceNow gives the same answer for both; the instance's system log has the real reason.)`,
-        impact: syncJobImpact(ctx),
-        fix: `${renewFix(ctx)}\nIf the client secret changed, run "${command(ctx, `bootstrap ${ctx.instanceName} --new-client`)}" instead: it asks for the new one.`,
-        anchor: 'refresh-token-refused',
-      };
-    case 'invalid-credentials-secret':
-      return {
-        title: 'credentials secret is not valid',
-        what: `The credentials secret cannot be read: ${ctx.detail ?? 'it does not match the expected layout'}. It was left exactly as it is.`,
-        impact: syncJobImpact(ctx),
-        fix: renewFix(ctx),
-        anchor: 'credentials-secret-not-valid',
-      };
-    case 'grant-rejected':
-      return {
-        title: 'ServiceNow refuses the grant',
-        what: `ServiceNow refused to issue an access token: ${ctx.detail ?? 'the grant was refused'}. (ServiceNow gives the same answer for every cause; the instance's system log has the real one.)`,
-        impact: syncJobImpact(ctx),
-        fix: `Fix the cause in ServiceNow. ${run(ctx, `doctor ${ctx.instanceName}`, 'Then, to check, in')}\n\nIf the client secret or the key changed, store the new one with "${command(ctx, `bootstrap ${ctx.instanceName} --new-client`)}".`,
-        anchor: 'grant-refused',
-      };
-    case 'not-bootstrapped':
-      return {
-        title: 'no credentials stored yet',
-        what: 'The instance is configured, but no credentials have been stored for it.',
-        impact: 'Sync jobs have no access token until the instance is bootstrapped.',
-        fix: `${run(ctx, `bootstrap ${ctx.instanceName}`)}\n\nIt asks for the OAuth client id and secret and the integration user's password (never stored).`,
-        anchor: 'not-bootstrapped',
-      };
-    default:
-      return {
-        title: 'token refresh failing',
-        what: `The refresher has not been able to get a new access token since ${formatTime(ctx.since)}. Last error: ${ctx.detail ?? reason}.`,
-        impact: syncJobImpact(ctx),
-        fix: `Usually nothing: the refresher keeps retrying and emails again when it recovers. If it lasts, check that ${ctx.instanceUrl} is up; ${run(ctx, `doctor ${ctx.instanceName}`, 'then, in')}`,
-        anchor: 'token-refresh-failing',
-      };
-  }
+/** An open incident's words, for its reason. */
+type Words = (reason: AlertReason, ctx: MessageContext) => Text;
+
+/**
+ * A kind whose words depend on the reason: every reason of the kind has an entry. `otherwise` speaks
+ * for an incident that recorded no reason this version knows.
+ */
+function byReason<K extends IncidentKind>(
+  words: Readonly<Record<IncidentReasonOf<K>, Words>>,
+  otherwise: Words,
+): Words {
+  return (reason, ctx) => ((words as Partial<Record<AlertReason, Words>>)[reason] ?? otherwise)(reason, ctx);
 }
 
-function probeText(kind: IncidentKind, reason: string, ctx: MessageContext): Text {
-  if (kind === 'access-denied' && reason === 'forbidden') {
+const refreshFailing: Words = (reason, ctx) => ({
+  title: 'token refresh failing',
+  what: `The refresher has not been able to get a new access token since ${formatTime(ctx.since)}. Last error: ${ctx.detail ?? reason}.`,
+  impact: syncJobImpact(ctx),
+  fix: `Usually nothing: the refresher keeps retrying and emails again when it recovers. If it lasts, check that ${ctx.instanceUrl} is up; ${run(ctx, `doctor ${ctx.instanceName}`, 'then, in')}`,
+  anchor: 'token-refresh-failing',
+});
+
+const REFRESH_WORDS: Record<IncidentReasonOf<'refresh'>, Words> = {
+  'refresh-token-expired': (_, ctx) => {
+    const expires = ctx.refreshTokenExpiresAt;
     return {
-      title: 'ServiceNow denies the integration user (403)',
-      what: `The probe got 403 from ServiceNow: the integration user lacks a role, or an ACL denies it. (${ctx.detail ?? 'forbidden'})`,
-      impact: 'Sync jobs that read or write the same tables will fail with 403 too.',
-      fix: `In ServiceNow, give the integration user the role snc_platform_rest_api_access (itil contains it) and check the ACLs of the tables your sync jobs use. ${run(ctx, `doctor ${ctx.instanceName}`, 'Then, to check, in')}`,
-      anchor: 'access-denied-403',
+      title: 'refresh token expired',
+      what: `The refresh token expired${expires ? ` on ${formatTime(expires)}` : ''}, a fixed lifespan after the last password grant. ServiceNow never extends it, so the refresher can no longer get access tokens.`,
+      impact: syncJobImpact(ctx),
+      fix: renewFix(ctx),
+      anchor: 'refresh-token-expired',
     };
-  }
-  if (kind === 'access-denied') {
+  },
+  'refresh-token-rejected': (_, ctx) => {
+    const expires = ctx.refreshTokenExpiresAt;
     return {
-      title: 'ServiceNow refuses valid access tokens (401)',
-      what: `ServiceNow refused an access token that should be valid${ctx.accessTokenExpiresAt ? ` until ${formatTime(ctx.accessTokenExpiresAt)}` : ''}, and again after an immediate refresh. The integration user may be locked or inactive, or lack "Web service access".`,
-      impact: 'Sync jobs get 401 from ServiceNow.',
-      fix: `In ServiceNow, check that the integration user is active and not locked. ${run(ctx, `doctor ${ctx.instanceName}`, 'Then, to check, in')}`,
-      anchor: 'access-token-refused-401',
+      title: 'refresh token refused',
+      what: `ServiceNow refused the refresh token${expires ? `, which should be valid until ${formatTime(expires)}` : ''}. It was revoked, or the client secret changed in the Application Registry. (ServiceNow gives the same answer for both; the instance's system log has the real reason.)`,
+      impact: syncJobImpact(ctx),
+      fix: `${renewFix(ctx)}\nIf the client secret changed, run "${command(ctx, `bootstrap ${ctx.instanceName} --new-client`)}" instead: it asks for the new one.`,
+      anchor: 'refresh-token-refused',
     };
-  }
-  if (kind === 'rate-limited') {
-    return {
-      title: 'rate limited by ServiceNow',
-      what: `ServiceNow has been answering 429 (rate limit exceeded) since ${formatTime(ctx.since)}. ${ctx.detail ?? ''}`.trim(),
-      impact: 'Sync jobs running as the same user are being throttled too (limits are per user per hour).',
-      fix: 'In ServiceNow (System Web Services > REST API Rate Limiting), raise the rule that matches the integration user, or spread the sync jobs out.',
-      anchor: 'rate-limited',
-    };
-  }
-  if (reason === 'hibernating') {
-    return {
-      title: 'instance is hibernating',
-      what: `${ctx.instanceUrl} answers with the "Your instance is hibernating" page (since ${formatTime(ctx.since)}). Developer instances sleep when idle.`,
-      impact: 'Nothing reaches ServiceNow until it is woken: sync jobs fail, and tokens cannot be refreshed.',
-      fix: 'Sign in at https://developer.servicenow.com and wake the instance. Developer instances unused for 10 days are reclaimed and wiped: keep it in use, or move the integration to a sub-production instance.',
-      anchor: 'instance-hibernating',
-    };
-  }
-  if (reason === 'offline') {
-    return {
-      title: 'instance is offline',
-      what: `${ctx.instanceUrl} says "Your instance is currently offline" (since ${formatTime(ctx.since)}): it is waking up, or in maintenance.`,
-      impact: 'Sync jobs fail until it is back.',
-      fix: 'Usually nothing: wait for the instance to come back (this email is followed by one when it does). If it lasts, check the ServiceNow status or maintenance schedule for the instance.',
-      anchor: 'instance-offline',
-    };
-  }
-  return {
-    title: 'instance not answering properly',
-    what: `ServiceNow has not answered properly since ${formatTime(ctx.since)}: ${ctx.detail ?? reason}.`,
-    impact: 'Sync jobs are likely failing the same way.',
-    fix: `Check that ${ctx.instanceUrl} is reachable from AWS and answers its REST API. ${run(ctx, `doctor ${ctx.instanceName}`, 'Then, to check, in')}`,
-    anchor: 'instance-unavailable',
-  };
-}
+  },
+  'invalid-credentials-secret': (_, ctx) => ({
+    title: 'credentials secret is not valid',
+    what: `The credentials secret cannot be read: ${ctx.detail ?? 'it does not match the expected layout'}. It was left exactly as it is.`,
+    impact: syncJobImpact(ctx),
+    fix: renewFix(ctx),
+    anchor: 'credentials-secret-not-valid',
+  }),
+  'grant-rejected': (_, ctx) => ({
+    title: 'ServiceNow refuses the grant',
+    what: `ServiceNow refused to issue an access token: ${ctx.detail ?? 'the grant was refused'}. (ServiceNow gives the same answer for every cause; the instance's system log has the real one.)`,
+    impact: syncJobImpact(ctx),
+    fix: `Fix the cause in ServiceNow. ${run(ctx, `doctor ${ctx.instanceName}`, 'Then, to check, in')}\n\nIf the client secret or the key changed, store the new one with "${command(ctx, `bootstrap ${ctx.instanceName} --new-client`)}".`,
+    anchor: 'grant-refused',
+  }),
+  'not-bootstrapped': (_, ctx) => ({
+    title: 'no credentials stored yet',
+    what: 'The instance is configured, but no credentials have been stored for it.',
+    impact: 'Sync jobs have no access token until the instance is bootstrapped.',
+    fix: `${run(ctx, `bootstrap ${ctx.instanceName}`)}\n\nIt asks for the OAuth client id and secret and the integration user's password (never stored).`,
+    anchor: 'not-bootstrapped',
+  }),
+  'refresh-token-not-stored': refreshFailing,
+  unauthorized: refreshFailing,
+  forbidden: refreshFailing,
+  malformed: refreshFailing,
+};
+
+const ACCESS_DENIED_WORDS: Record<IncidentReasonOf<'access-denied'>, Words> = {
+  forbidden: (_, ctx) => ({
+    title: 'ServiceNow denies the integration user (403)',
+    what: `The probe got 403 from ServiceNow: the integration user lacks a role, or an ACL denies it. (${ctx.detail ?? 'forbidden'})`,
+    impact: 'Sync jobs that read or write the same tables will fail with 403 too.',
+    fix: `In ServiceNow, give the integration user the role snc_platform_rest_api_access (itil contains it) and check the ACLs of the tables your sync jobs use. ${run(ctx, `doctor ${ctx.instanceName}`, 'Then, to check, in')}`,
+    anchor: 'access-denied-403',
+  }),
+  unauthorized: (_, ctx) => ({
+    title: 'ServiceNow refuses valid access tokens (401)',
+    what: `ServiceNow refused an access token that should be valid${ctx.accessTokenExpiresAt ? ` until ${formatTime(ctx.accessTokenExpiresAt)}` : ''}, and again after an immediate refresh. The integration user may be locked or inactive, or lack "Web service access".`,
+    impact: 'Sync jobs get 401 from ServiceNow.',
+    fix: `In ServiceNow, check that the integration user is active and not locked. ${run(ctx, `doctor ${ctx.instanceName}`, 'Then, to check, in')}`,
+    anchor: 'access-token-refused-401',
+  }),
+};
+
+const rateLimited: Words = (_, ctx) => ({
+  title: 'rate limited by ServiceNow',
+  what: `ServiceNow has been answering 429 (rate limit exceeded) since ${formatTime(ctx.since)}. ${ctx.detail ?? ''}`.trim(),
+  impact: 'Sync jobs running as the same user are being throttled too (limits are per user per hour).',
+  fix: 'In ServiceNow (System Web Services > REST API Rate Limiting), raise the rule that matches the integration user, or spread the sync jobs out.',
+  anchor: 'rate-limited',
+});
+
+const notAnswering: Words = (reason, ctx) => ({
+  title: 'instance not answering properly',
+  what: `ServiceNow has not answered properly since ${formatTime(ctx.since)}: ${ctx.detail ?? reason}.`,
+  impact: 'Sync jobs are likely failing the same way.',
+  fix: `Check that ${ctx.instanceUrl} is reachable from AWS and answers its REST API. ${run(ctx, `doctor ${ctx.instanceName}`, 'Then, to check, in')}`,
+  anchor: 'instance-unavailable',
+});
+
+const UNAVAILABLE_WORDS: Record<IncidentReasonOf<'unavailable'>, Words> = {
+  hibernating: (_, ctx) => ({
+    title: 'instance is hibernating',
+    what: `${ctx.instanceUrl} answers with the "Your instance is hibernating" page (since ${formatTime(ctx.since)}). Developer instances sleep when idle.`,
+    impact: 'Nothing reaches ServiceNow until it is woken: sync jobs fail, and tokens cannot be refreshed.',
+    fix: 'Sign in at https://developer.servicenow.com and wake the instance. Developer instances unused for 10 days are reclaimed and wiped: keep it in use, or move the integration to a sub-production instance.',
+    anchor: 'instance-hibernating',
+  }),
+  offline: (_, ctx) => ({
+    title: 'instance is offline',
+    what: `${ctx.instanceUrl} says "Your instance is currently offline" (since ${formatTime(ctx.since)}): it is waking up, or in maintenance.`,
+    impact: 'Sync jobs fail until it is back.',
+    fix: 'Usually nothing: wait for the instance to come back (this email is followed by one when it does). If it lasts, check the ServiceNow status or maintenance schedule for the instance.',
+    anchor: 'instance-offline',
+  }),
+  html: notAnswering,
+  redirect: notAnswering,
+  'server-error': notAnswering,
+  unavailable: notAnswering,
+  timeout: notAnswering,
+  'network-error': notAnswering,
+  malformed: notAnswering,
+};
 
 /** "30 days", "1 day", "6 hours": whole days left, as the countdown's thresholds count them. */
 function remaining(expires: number, now: number): string {
@@ -280,11 +298,29 @@ function consumerFix(ctx: MessageContext): string {
   ].join('\n');
 }
 
-function consumerTokenText(kind: IncidentKind, reason: string, ctx: MessageContext): Text {
+/** What a tool's token incidents say whatever the reason. */
+function consumerFacts(ctx: MessageContext) {
   const label = consumerProfile(ctx.consumer ?? 'the tool').label;
   const expires = ctx.consumerTokenExpiresAt ?? ctx.now;
   const impact = `${label} stops synchronising with ServiceNow ${ctx.instanceName}, and raises its "no access is possible" flag.`;
-  if (kind === 'consumer-token-refused' && reason === 'rotated') {
+  return { label, expires, impact };
+}
+
+const consumerRefused: Words = (_, ctx) => {
+  const { label, expires, impact } = consumerFacts(ctx);
+  return {
+    title: `${label}'s refresh token for ${ctx.instanceName} was refused`,
+    what: `ServiceNow refused ${label}'s refresh token in today's check, although it should be valid until ${formatTime(expires)}. It was revoked, the client secret changed, or the integration user was locked or deactivated. (ServiceNow gives the same answer for all; the instance's system log has the real reason.)`,
+    impact: `${impact} It may already have.`,
+    fix: consumerFix(ctx),
+    anchor: 'consumer-token-refused',
+  };
+};
+
+const CONSUMER_REFUSED_WORDS: Record<IncidentReasonOf<'consumer-token-refused'>, Words> = {
+  refused: consumerRefused,
+  rotated: (_, ctx) => {
+    const { label, impact } = consumerFacts(ctx);
     return {
       title: `${label}'s refresh token for ${ctx.instanceName} was rotated by today's check`,
       what: `ServiceNow (or a proxy in front of it) answered today's check of ${label}'s refresh token with a new one, so the instance now rotates refresh tokens and the token ${label} holds may no longer work. The token is no longer checked.`,
@@ -292,16 +328,11 @@ function consumerTokenText(kind: IncidentKind, reason: string, ctx: MessageConte
       fix: consumerFix(ctx),
       anchor: 'consumer-token-refused',
     };
-  }
-  if (kind === 'consumer-token-refused') {
-    return {
-      title: `${label}'s refresh token for ${ctx.instanceName} was refused`,
-      what: `ServiceNow refused ${label}'s refresh token in today's check, although it should be valid until ${formatTime(expires)}. It was revoked, the client secret changed, or the integration user was locked or deactivated. (ServiceNow gives the same answer for all; the instance's system log has the real reason.)`,
-      impact: `${impact} It may already have.`,
-      fix: consumerFix(ctx),
-      anchor: 'consumer-token-refused',
-    };
-  }
+  },
+};
+
+function consumerExpiryText(ctx: MessageContext): Text {
+  const { label, expires, impact } = consumerFacts(ctx);
   const date = formatTime(expires).slice(0, 10);
   const subject = `${label}'s refresh token for ${ctx.instanceName} expires ${formatTime(expires)}`;
   if (expires <= ctx.now) {
@@ -327,25 +358,25 @@ function consumerTokenText(kind: IncidentKind, reason: string, ctx: MessageConte
   };
 }
 
-function text(kind: IncidentKind, reason: string, ctx: MessageContext): Text {
-  switch (kind) {
-    case 'consumer-token-expiry':
-    case 'consumer-token-refused':
-      return consumerTokenText(kind, reason, ctx);
-    case 'refresh':
-      return refreshText(reason, ctx);
-    case 'refresh-token-expiry':
-      return expiryText(ctx);
-    case 'certificate-expiry':
-      return certificateText(ctx);
-    case 'config-drift':
-      return driftText(ctx);
-    default:
-      return probeText(kind, reason, ctx);
-  }
-}
+/**
+ * The words of each kind's emails while it is open: a kind cannot be added without them, and the
+ * words of a kind that no longer exists do not compile.
+ */
+export const INCIDENT_TEXTS: Record<IncidentKind, Words> = {
+  refresh: byReason<'refresh'>(REFRESH_WORDS, refreshFailing),
+  'access-denied': byReason<'access-denied'>(ACCESS_DENIED_WORDS, ACCESS_DENIED_WORDS.unauthorized),
+  unavailable: byReason<'unavailable'>(UNAVAILABLE_WORDS, notAnswering),
+  'rate-limited': rateLimited,
+  // Countdowns: the date is what matters, whatever the reason.
+  'refresh-token-expiry': (_, ctx) => expiryText(ctx),
+  'certificate-expiry': (_, ctx) => certificateText(ctx),
+  'config-drift': (_, ctx) => driftText(ctx),
+  'consumer-token-expiry': (_, ctx) => consumerExpiryText(ctx),
+  'consumer-token-refused': byReason<'consumer-token-refused'>(CONSUMER_REFUSED_WORDS, consumerRefused),
+};
 
-const RESOLVED_TITLES: Record<IncidentKind, string> = {
+/** The first line of each kind's recovery email. */
+export const RESOLVED_TITLES: Record<IncidentKind, string> = {
   refresh: 'token refresh working again',
   'access-denied': 'access to ServiceNow restored',
   unavailable: 'instance answering again',
@@ -364,8 +395,8 @@ const SUBJECT_MAX = 99;
  * The subject an incident opens with and keeps to the end (reminders, escalations, recovery), so
  * mail clients thread them: the instance, what happened and when (the expiry date, or since when).
  */
-export function incidentSubject(kind: IncidentKind, reason: string, ctx: MessageContext): string {
-  const t = text(kind, reason, ctx);
+export function incidentSubject(kind: IncidentKind, reason: AlertReason, ctx: MessageContext): string {
+  const t = INCIDENT_TEXTS[kind](reason, ctx);
   // A tool's titles name the tool and the instance in their own words.
   const prefix =
     ctx.consumer === undefined ? `[ServiceNow token] ${ctx.instanceName}: ` : '[ServiceNow token] ';
@@ -396,7 +427,7 @@ const STATE: Record<Exclude<Notice, 'resolved'>, Record<Severity, string>> = {
  */
 export function composeMessage(
   kind: IncidentKind,
-  reason: string,
+  reason: AlertReason,
   severity: Severity,
   notice: Notice,
   ctx: MessageContext,
@@ -439,7 +470,7 @@ export function composeMessage(
       ].join('\n'),
     };
   }
-  const t = text(kind, reason, ctx);
+  const t = INCIDENT_TEXTS[kind](reason, ctx);
   const date = t.date
     ? `${`${t.date.label}:`.padEnd(12)}${formatTime(t.date.at)}`
     : `Since:      ${formatTime(ctx.since)}`;

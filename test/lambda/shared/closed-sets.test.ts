@@ -3,6 +3,16 @@ import type { ProbeReport } from '../../../lambda/probe/prober';
 import type { RefreshResponse } from '../../../lambda/refresher/refresh-handler';
 import type { InstanceResult } from '../../../lambda/refresher/refresh-instance';
 import type { RequestResult } from '../../../lambda/refresher/refresh-request';
+import type {
+  AlertReason,
+  INCIDENT_REASONS,
+  Incident,
+  IncidentKind,
+  IncidentReason,
+  IncidentReasonOf,
+  Observation,
+  OutboxMessage,
+} from '../../../lambda/shared/alerts/incident';
 import type { ProbeVerdict } from '../../../lambda/shared/probe-verdict';
 import {
   HEALTHY_REFRESH_OUTCOMES,
@@ -16,13 +26,27 @@ import {
   TRANSIENT_REPLY_OUTCOMES,
 } from '../../../lambda/shared/refresh-outcome';
 import type { CredentialsSecret, Grant } from '../../../lambda/shared/secrets/credentials-secret';
-import type { FailedOutcome } from '../../../lambda/shared/servicenow/outcome';
+import type { FailedOutcome, UnavailableReason } from '../../../lambda/shared/servicenow/outcome';
 import type { InstanceState, StatePatch } from '../../../lambda/shared/state/instance-state';
 
 /*
  * Most of these checks are the compiler's: `npm test` runs tsc over test/, where an expectTypeOf
  * that does not hold, or a @ts-expect-error line that compiles, fails the build.
  */
+
+describe('incident reasons', () => {
+  it('are listed for every kind, and recorded and reported from that list only', () => {
+    expectTypeOf<keyof typeof INCIDENT_REASONS>().toEqualTypeOf<IncidentKind>();
+    expectTypeOf<Incident['reason']>().toEqualTypeOf<IncidentReason | undefined>();
+    expectTypeOf<Extract<Observation, { active: true }>['reason']>().toEqualTypeOf<IncidentReason>();
+    expectTypeOf<OutboxMessage['reason']>().toEqualTypeOf<AlertReason>();
+    expectTypeOf<UnavailableReason>().toExtend<IncidentReasonOf<'unavailable'>>();
+    const seen = { active: true, severity: 'warning', graceMs: 0, remind: false } as const;
+    // @ts-expect-error an observation with a reason outside the closed set does not compile
+    const solarFlare: Observation = { ...seen, reason: 'solar-flare' };
+    expect(solarFlare.active).toBe(true);
+  });
+});
 
 describe('refresh outcomes', () => {
   it('sorts every outcome into exactly one group', () => {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { type Incident, type Observation, transition } from '../../../../lambda/shared/alerts/incident';
+import {
+  type Incident,
+  type Observation,
+  type OutboxMessage,
+  readIncident,
+  transition,
+} from '../../../../lambda/shared/alerts/incident';
 
 const now = Date.UTC(2026, 2, 1);
 const MINUTE = 60_000;
@@ -117,5 +123,40 @@ describe('a pending condition', () => {
       firstSeenAt: now,
       lastSeenAt: now,
     });
+  });
+});
+
+describe('an incident read back', () => {
+  const parked: Omit<OutboxMessage, 'reason'> = {
+    id: 'm1',
+    notice: 'opened',
+    subject: 'subject',
+    body: 'body',
+    severity: 'warning',
+    claimedBy: 'probe',
+    claimedAt: now,
+  };
+
+  it('keeps a reason this version knows, and the parked email as it was', () => {
+    const item = incident({
+      status: 'open',
+      reason: 'hibernating',
+      outbox: { ...parked, reason: 'hibernating' },
+    });
+    expect(readIncident({ ...item, instance: 'acme#incident#unavailable' })).toStrictEqual({
+      ...item,
+      instance: 'acme#incident#unavailable',
+    });
+  });
+
+  it('reads a reason it does not know as none, and a parked email then names the kind, as for an incident that recorded none', () => {
+    const read = readIncident({
+      ...incident({ status: 'open' }),
+      reason: 'solar-flare',
+      outbox: { ...parked, reason: 'solar-flare' },
+    });
+    expect(read.reason).toBeUndefined();
+    expect('reason' in read).toBe(false);
+    expect(read.outbox).toStrictEqual({ ...parked, reason: 'unavailable' });
   });
 });

@@ -1,9 +1,17 @@
-import { describe, expect, it } from 'vitest';
-import type { IncidentKind, Notice } from '../../../../lambda/shared/alerts/incident';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import {
+  INCIDENT_KINDS,
+  INCIDENT_REASONS,
+  type IncidentKind,
+  type IncidentReason,
+  type Notice,
+} from '../../../../lambda/shared/alerts/incident';
 import {
   composeMessage,
+  INCIDENT_TEXTS,
   incidentSubject,
   type MessageContext,
+  RESOLVED_TITLES,
 } from '../../../../lambda/shared/alerts/messages';
 
 const HOUR = 3_600_000;
@@ -25,7 +33,7 @@ const ctx: MessageContext = {
 };
 
 /** Every kind with the reasons its observers report. */
-const CASES: [IncidentKind, string][] = [
+const CASES: [IncidentKind, IncidentReason][] = [
   ['refresh', 'refresh-token-expired'],
   ['refresh', 'refresh-token-rejected'],
   ['refresh', 'invalid-credentials-secret'],
@@ -117,5 +125,39 @@ describe('alert emails', () => {
   it('keeps subjects within the 100 characters SNS allows', () => {
     const long = { ...ctx, instanceName: 'a'.repeat(63) };
     for (const [kind, reason] of CASES) expect(incidentSubject(kind, reason, long).length).toBeLessThan(100);
+  });
+});
+
+// The compiler checks half of these: `npm test` runs tsc over test/, where an expectTypeOf that does
+// not hold, or a @ts-expect-error line that compiles, fails.
+describe('the words of every kind', () => {
+  it('are there for every kind, and only the kinds, in the open and in the resolved emails', () => {
+    expectTypeOf<keyof typeof INCIDENT_TEXTS>().toEqualTypeOf<IncidentKind>();
+    expectTypeOf<keyof typeof RESOLVED_TITLES>().toEqualTypeOf<IncidentKind>();
+    // @ts-expect-error a table of words that leaves a kind out does not compile
+    const missing: typeof INCIDENT_TEXTS = { refresh: INCIDENT_TEXTS.refresh };
+    // @ts-expect-error words for a kind that is not in INCIDENT_KINDS do not compile
+    const extra: typeof RESOLVED_TITLES = { ...RESOLVED_TITLES, 'no-such-kind': 'gone' };
+
+    expect(Object.keys(INCIDENT_TEXTS).sort()).toEqual([...INCIDENT_KINDS].sort());
+    expect(Object.keys(RESOLVED_TITLES).sort()).toEqual([...INCIDENT_KINDS].sort());
+    expect([missing, extra]).toHaveLength(2);
+  });
+
+  it('make an email for every reason of every kind', () => {
+    for (const kind of INCIDENT_KINDS) {
+      expect(INCIDENT_REASONS[kind].length).toBeGreaterThan(0);
+      for (const reason of INCIDENT_REASONS[kind]) {
+        const { subject, body } = composeMessage(kind, reason, 'warning', 'opened', ctx);
+        expect(subject).toMatch(/^\[ServiceNow token\] acme: /);
+        expect(body).toMatch(/^WARNING: .+\.\n/);
+      }
+    }
+  });
+
+  it('are for the reasons of the closed set only', () => {
+    // @ts-expect-error a reason outside the closed set does not compile
+    const { subject } = composeMessage('refresh', 'no-such-reason', 'warning', 'opened', ctx);
+    expect(subject).toContain('token refresh failing');
   });
 });

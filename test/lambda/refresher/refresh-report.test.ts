@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import type { InstanceResult } from '../../../lambda/refresher/refresh-instance';
+import { type RefreshReporting, reportRefreshResults } from '../../../lambda/refresher/refresh-report';
+import type { AlertFacts, Alerts, AlertTarget } from '../../../lambda/shared/alerts/alerts';
+import type { IncidentKind, Observation } from '../../../lambda/shared/alerts/incident';
+import type { Notifier } from '../../../lambda/shared/alerts/notifier';
+import type { InstanceConfig } from '../../../lambda/shared/instance-config';
+
+const NOW = Date.UTC(2026, 2, 21, 9, 0);
+const HOUR = 3_600_000;
+const acme: InstanceConfig = {
+  name: 'acme',
+  url: 'https://acme.service-now.com',
+  credentialsSecretId: 'acme/credentials',
+  accessTokenSecretId: 'acme/access-token',
+};
+
+/** Runs the report over one result and returns what it told the incidents. */
+async function observed(result: InstanceResult) {
+  const seen: { kind: IncidentKind; observation: Observation; facts: AlertFacts }[] = [];
+  const alerts = {
+    observe: async (_: AlertTarget, kind: IncidentKind, observation: Observation, facts: AlertFacts) => {
+      seen.push({ kind, observation, facts });
+      return undefined;
+    },
+  };
+  const reporting: RefreshReporting = {
+    alerts: alerts as unknown as Alerts,
+    notifier: { publish: async () => undefined } as unknown as Notifier,
+    metrics: { emit: () => undefined, silentInstances: () => undefined },
+    graceMs: 15 * 60_000,
+  };
+  await reportRefreshResults([result], [acme], {
+    clock: { now: () => NOW, sleep: async () => undefined },
+    reporting,
+  });
+  return seen;
+}
+
+describe('the refresh report', () => {
+  it("names an unavailable instance's reason from ServiceNow's answer, not from the words of the detail", async () => {
+    const [seen] = await observed({
+      instance: 'acme',
+      outcome: 'unavailable',
+      detail: 'instance unavailable: words that may change (HTTP 200: hibernation page)',
+      cause: { kind: 'unavailable', reason: 'hibernating', status: 200, detail: 'hibernation page' },
+      state: { instance: 'acme', version: 3, accessTokenExpiresAt: NOW + HOUR },
+    });
+    expect(seen?.kind).toBe('unavailable');
+    expect(seen?.observation).toMatchObject({ active: true, reason: 'hibernating', severity: 'warning' });
+  });
+
+  it('gives a failure that needs a person its own outcome as the reason, at once', async () => {
+    const [seen] = await observed({
+      instance: 'acme',
+      outcome: 'refresh-token-rejected',
+      detail: 'ServiceNow refused a refresh token that should be valid',
+      state: { instance: 'acme', version: 3 },
+    });
+    expect(seen?.kind).toBe('refresh');
+    expect(seen?.observation).toMatchObject({ reason: 'refresh-token-rejected', graceMs: 0 });
+  });
+
+  it('closes the incident of the failure recorded before a refresh that works', async () => {
+    const seen = await observed({
+      instance: 'acme',
+      outcome: 'refreshed',
+      previousOutcome: 'timeout',
+      state: { instance: 'acme', version: 4, accessTokenExpiresAt: NOW + HOUR },
+    });
+    expect(seen).toEqual([{ kind: 'unavailable', observation: { active: false }, facts: expect.anything() }]);
+  });
+
+  it.each(['bootstrapped', 'lease-lapsing', undefined] as const)(
+    'closes nothing after a refresh that follows %s',
+    async (previousOutcome) => {
+      const seen = await observed({
+        instance: 'acme',
+        outcome: 'refreshed',
+        previousOutcome,
+        state: { instance: 'acme', version: 4 },
+      });
+      expect(seen).toEqual([]);
+    },
+  );
+});
