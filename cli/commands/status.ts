@@ -6,6 +6,7 @@ import {
   consumerDaysLeft,
   consumerTokenExpiresAt,
 } from '../../lambda/shared/consumers/consumer-tokens';
+import { refreshTokenExpiresAt } from '../../lambda/shared/secrets/credentials-secret';
 import type { InstanceState } from '../../lambda/shared/state/instance-state';
 import { deploymentCommand } from '../command';
 import type { CliContext } from '../context';
@@ -34,10 +35,7 @@ async function status(ctx: CliContext): Promise<ExitCode> {
   const now = ctx.clock.now();
   const rows = ctx.deployment.instances.map((instance) => {
     const s: InstanceState | undefined = states.get(instance.name);
-    const end =
-      s?.refreshTokenIssuedAt !== undefined && s.refreshTokenLifespanSeconds !== undefined
-        ? s.refreshTokenIssuedAt + s.refreshTokenLifespanSeconds * 1000
-        : undefined;
+    const end = refreshTokenExpiresAt(s);
     return {
       instance: instance.name,
       accessTokenValidUntil: s?.accessTokenExpiresAt,

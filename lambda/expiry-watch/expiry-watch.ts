@@ -5,6 +5,7 @@ import type { Clock } from '../shared/clock';
 import { minimumAccessTokenLifespanSeconds } from '../shared/deployment-contract';
 import type { InstanceConfig } from '../shared/instance-config';
 import type { InstanceMetrics } from '../shared/metrics';
+import { refreshTokenExpiresAt } from '../shared/secrets/credentials-secret';
 import type { InstanceState } from '../shared/state/instance-state';
 import type { StateStore } from '../shared/state/state-store';
 import { type ConsumerWatchDeps, watchConsumerTokens } from './consumer-watch';
@@ -52,7 +53,7 @@ export async function watchExpiry(
     const state = states.get(instance.name);
     const now = deps.clock.now();
     const notices: string[] = [];
-    const end = refreshTokenEnd(state);
+    const end = refreshTokenExpiresAt(state);
     const daysLeft = end === undefined ? undefined : (end - now) / DAY;
     if (daysLeft !== undefined)
       deps.metrics.emit(instance.name, { RefreshTokenDaysRemaining: Math.max(0, daysLeft) });
@@ -92,14 +93,6 @@ export async function watchExpiry(
   }
   if (deps.consumerTokens) reports.push(...(await watchConsumerTokens(deps, deps.consumerTokens, instances)));
   return reports;
-}
-
-function refreshTokenEnd(state: InstanceState | undefined): number | undefined {
-  // Grants without a refresh token have no countdown.
-  if (state?.grant !== 'password') return undefined;
-  if (state.refreshTokenIssuedAt === undefined || state.refreshTokenLifespanSeconds === undefined)
-    return undefined;
-  return state.refreshTokenIssuedAt + state.refreshTokenLifespanSeconds * 1000;
 }
 
 export function countdown(end: number | undefined, now: number, thresholds: readonly number[]): Observation {

@@ -1,3 +1,4 @@
+import { refreshTokenExpiresAt } from '../shared/secrets/credentials-secret';
 import type { InstanceState } from '../shared/state/instance-state';
 
 export interface RefreshSettings {
@@ -96,10 +97,7 @@ export function decide(
   }
   // The recorded end of the refresh token: one attempt right after it tells at once whether it died,
   // rather than when the last access token runs out.
-  const refreshTokenEnd =
-    state.refreshTokenIssuedAt !== undefined && state.refreshTokenLifespanSeconds !== undefined
-      ? state.refreshTokenIssuedAt + state.refreshTokenLifespanSeconds * 1000
-      : undefined;
+  const refreshTokenEnd = refreshTokenExpiresAt(state);
   if (
     refreshTokenEnd !== undefined &&
     now >= refreshTokenEnd &&

@@ -14,6 +14,7 @@ import {
   type RefreshFailure,
   SKIPPED_REFRESH_OUTCOMES,
 } from '../shared/refresh-outcome';
+import { refreshTokenExpiresAt } from '../shared/secrets/credentials-secret';
 import type { InstanceResult } from './refresh-instance';
 
 export interface RefreshReporting {
@@ -46,10 +47,7 @@ export async function reportRefreshResults(
     const instance = instances.find((i) => i.name === result.instance);
     if (!instance) continue;
     const state = result.state;
-    const refreshTokenExpiresAt =
-      state?.refreshTokenIssuedAt !== undefined && state.refreshTokenLifespanSeconds !== undefined
-        ? state.refreshTokenIssuedAt + state.refreshTokenLifespanSeconds * 1000
-        : undefined;
+    const refreshTokenEnd = refreshTokenExpiresAt(state);
     const healthy = isOneOf(HEALTHY_REFRESH_OUTCOMES, result.outcome);
     reporting.metrics.emit(instance.name, {
       RefreshSuccess: result.outcome === 'refreshed' ? 1 : 0,
@@ -59,9 +57,7 @@ export async function reportRefreshResults(
           ? undefined
           : Math.max(0, Math.round((state.accessTokenExpiresAt - now) / 1000)),
       RefreshTokenDaysRemaining:
-        refreshTokenExpiresAt === undefined
-          ? undefined
-          : Math.max(0, (refreshTokenExpiresAt - now) / 86_400_000),
+        refreshTokenEnd === undefined ? undefined : Math.max(0, (refreshTokenEnd - now) / 86_400_000),
     });
     if (result.outcome === 'refreshed' && state?.accessTokenExpiresAt !== undefined) {
       events.push({
@@ -73,7 +69,7 @@ export async function reportRefreshResults(
     const facts: AlertFacts = {
       detail: result.detail,
       accessTokenExpiresAt: state?.accessTokenExpiresAt,
-      refreshTokenExpiresAt,
+      refreshTokenExpiresAt: refreshTokenEnd,
     };
     for (const [kind, seen] of observations(result, state?.accessTokenExpiresAt, now, reporting.graceMs)) {
       await reporting.alerts.observe(instance, kind, seen, facts);

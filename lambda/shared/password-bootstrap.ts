@@ -126,7 +126,7 @@ export async function bootstrapWithPassword(
   const credentials = result.credentials as PasswordCredentials;
   return {
     kind: 'ok',
-    refreshTokenExpiresAt: Date.parse(credentials.refreshTokenIssuedAt) + lifespan * 1000,
+    refreshTokenExpiresAt: refreshTokenExpiresAt(credentials),
     accessTokenExpiresAt: result.accessTokenExpiresAt,
     state: result.state,
   };

@@ -80,8 +80,24 @@ export function parseSecretJson<T>(schema: z.core.$ZodType<T>, text: string): Pa
     : { kind: 'invalid', problem: describeSchemaError(parsed.error) };
 }
 
-/** The refresh token's recorded end; grants without one have none. */
-export function refreshTokenExpiresAt(credentials: CredentialsSecret): number | undefined {
-  if (credentials.grant !== 'password') return undefined;
-  return Date.parse(credentials.refreshTokenIssuedAt) + credentials.refreshTokenLifespanSeconds * 1000;
+/** What the credentials secret records about its refresh token, and the state table mirrors. */
+export interface RefreshTokenFacts {
+  readonly grant?: Grant;
+  /** ISO 8601 in the credentials secret; milliseconds since the epoch in the state table. */
+  readonly refreshTokenIssuedAt?: string | number;
+  readonly refreshTokenLifespanSeconds?: number;
+}
+
+/**
+ * When the refresh token dies (ms since the epoch): a fixed lifespan after the password grant that
+ * issued it. The only place that computes it. Grants without a refresh token (client credentials,
+ * JWT bearer) have no end, whatever stale fields say.
+ */
+export function refreshTokenExpiresAt(credentials: PasswordCredentials): number;
+export function refreshTokenExpiresAt(facts: RefreshTokenFacts | undefined): number | undefined;
+export function refreshTokenExpiresAt(facts: RefreshTokenFacts | undefined): number | undefined {
+  if (facts?.grant !== 'password') return undefined;
+  const { refreshTokenIssuedAt: issuedAt, refreshTokenLifespanSeconds: lifespanSeconds } = facts;
+  if (issuedAt === undefined || lifespanSeconds === undefined) return undefined;
+  return (typeof issuedAt === 'string' ? Date.parse(issuedAt) : issuedAt) + lifespanSeconds * 1000;
 }

@@ -149,6 +149,7 @@ describe('the refresh token end', () => {
       accessTokenExpiresAt: now + 60 * minute,
       refreshTokenIssuedAt: issuedAt,
       refreshTokenLifespanSeconds: 8_640_000,
+      grant: 'password',
       lastAttemptAt: now - minute,
     });
     expect(decide(s, now, settings)).toEqual({ act: true, reason: 'refresh-token-lapsed' });
@@ -159,6 +160,7 @@ describe('the refresh token end', () => {
       accessTokenExpiresAt: now + 60 * minute,
       refreshTokenIssuedAt: issuedAt,
       refreshTokenLifespanSeconds: 8_640_000,
+      grant: 'password',
       lastAttemptAt: now,
     });
     expect(decide(s, now, settings).act).toBe(false);
@@ -170,7 +172,26 @@ describe('the refresh token end', () => {
       accessTokenExpiresAt: now + 60 * minute,
       refreshTokenIssuedAt: end - 8_640_000_000,
       refreshTokenLifespanSeconds: 8_640_000,
+      grant: 'password',
     });
     expect(decide(s, now, settings)).toMatchObject({ act: false, reason: 'fresh', recheckAt: end });
   });
+
+  it.each(['client_credentials', 'jwt_bearer'] as const)(
+    'knows no refresh token end on the %s grant, whatever stale fields say',
+    (grant) => {
+      const s = state({
+        accessTokenExpiresAt: now + 60 * minute,
+        refreshTokenIssuedAt: issuedAt,
+        refreshTokenLifespanSeconds: 8_640_000,
+        grant,
+        lastAttemptAt: now - minute,
+      });
+      expect(decide(s, now, settings)).toEqual({
+        act: false,
+        reason: 'fresh',
+        recheckAt: now + 60 * minute - settings.refreshAheadMs,
+      });
+    },
+  );
 });

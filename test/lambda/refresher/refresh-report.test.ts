@@ -8,6 +8,7 @@ import type { InstanceConfig } from '../../../lambda/shared/instance-config';
 
 const NOW = Date.UTC(2026, 2, 21, 9, 0);
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 const acme: InstanceConfig = {
   name: 'acme',
   url: 'https://acme.service-now.com',
@@ -59,6 +60,23 @@ describe('the refresh report', () => {
     });
     expect(seen?.kind).toBe('refresh');
     expect(seen?.observation).toMatchObject({ reason: 'refresh-token-rejected', graceMs: 0 });
+  });
+
+  it('tells the emails the refresh token end of the password grant only', async () => {
+    const issuedAt = NOW - 70 * DAY;
+    const mirror = { refreshTokenIssuedAt: issuedAt, refreshTokenLifespanSeconds: 8_640_000 };
+    const password = await observed({
+      instance: 'acme',
+      outcome: 'grant-rejected',
+      state: { instance: 'acme', version: 3, grant: 'password', ...mirror },
+    });
+    const jwt = await observed({
+      instance: 'acme',
+      outcome: 'grant-rejected',
+      state: { instance: 'acme', version: 3, grant: 'jwt_bearer', ...mirror },
+    });
+    expect(password[0]?.facts.refreshTokenExpiresAt).toBe(issuedAt + 100 * DAY);
+    expect(jwt[0]?.facts.refreshTokenExpiresAt).toBeUndefined();
   });
 
   it('closes the incident of the failure recorded before a refresh that works', async () => {
