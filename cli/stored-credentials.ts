@@ -4,6 +4,8 @@ import type { BootstrapDeps } from '../lambda/shared/password-bootstrap';
 import {
   type CredentialsSecret,
   credentialsSecretSchema,
+  GRANTS,
+  type Grant,
   parseSecretJson,
 } from '../lambda/shared/secrets/credentials-secret';
 import { describeOutcome } from '../lambda/shared/servicenow/outcome';
@@ -14,7 +16,7 @@ import { paint } from './terminal';
 export type StoredCredentials =
   | { readonly kind: 'missing' }
   /** Not valid credentials; `grant` is what it names, if it is JSON that names one. */
-  | { readonly kind: 'invalid'; readonly grant?: string }
+  | { readonly kind: 'invalid'; readonly grant?: Grant }
   | { readonly kind: 'valid'; readonly credentials: CredentialsSecret };
 
 export async function readStoredCredentials(
@@ -26,14 +28,15 @@ export async function readStoredCredentials(
   const parsed = parseSecretJson(credentialsSecretSchema, read.text);
   if (parsed.kind === 'ok') return { kind: 'valid', credentials: parsed.value };
   try {
-    return { kind: 'invalid', grant: (JSON.parse(read.text) as { grant?: string }).grant };
+    const named = (JSON.parse(read.text) as { grant?: unknown }).grant;
+    return { kind: 'invalid', grant: GRANTS.find((grant) => grant === named) };
   } catch {
     return { kind: 'invalid' };
   }
 }
 
 /** The grant the secret names, even when the rest of it is not valid: bootstrap and renew pick their path by it. */
-export function storedGrant(stored: StoredCredentials): string | undefined {
+export function storedGrant(stored: StoredCredentials): Grant | undefined {
   return stored.kind === 'valid'
     ? stored.credentials.grant
     : stored.kind === 'invalid'

@@ -1,6 +1,7 @@
 import { formatTime } from '../../lambda/shared/alerts/messages';
 import { minimumAccessTokenLifespanSeconds } from '../../lambda/shared/deployment-contract';
 import type { InstanceConfig } from '../../lambda/shared/instance-config';
+import { HEALTHY_RECORDED_OUTCOMES } from '../../lambda/shared/refresh-outcome';
 import { accessTokenSecretSchema } from '../../lambda/shared/secrets/access-token-secret';
 import {
   type CredentialsSecret,
@@ -49,8 +50,6 @@ export interface DoctorCheck {
   run(facts: DoctorFacts): Promise<Finding | undefined> | Finding | undefined;
 }
 
-const HEALTHY_OUTCOMES: readonly string[] = ['refreshed', 'current-token-returned', 'bootstrapped'];
-
 /** Run in this order; each explains a failure before it pages anyone, and names its fix. */
 export const DOCTOR_CHECKS: readonly DoctorCheck[] = [
   {
@@ -83,7 +82,7 @@ export const DOCTOR_CHECKS: readonly DoctorCheck[] = [
     run: ({ instance, credentials, state }) => {
       if (!credentials) return undefined;
       const lastOutcome = state?.lastOutcome;
-      const healthy = lastOutcome !== undefined && HEALTHY_OUTCOMES.includes(lastOutcome);
+      const healthy = lastOutcome !== undefined && HEALTHY_RECORDED_OUTCOMES.includes(lastOutcome);
       return {
         verdict: healthy ? 'ok' : 'fail',
         name: `${credentials.grant} grant accepted`,

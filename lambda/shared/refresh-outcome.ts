@@ -58,6 +58,12 @@ export type RefreshOutcome = (typeof REFRESH_OUTCOMES)[number];
 export const RECORDED_OUTCOMES = [...REFRESH_OUTCOMES, 'bootstrapped'] as const;
 export type RecordedOutcome = (typeof RECORDED_OUTCOMES)[number];
 
+/** Recorded outcomes after which a valid token is stored. */
+export const HEALTHY_RECORDED_OUTCOMES: readonly RecordedOutcome[] = [
+  ...HEALTHY_REFRESH_OUTCOMES,
+  'bootstrapped',
+];
+
 /** Outcomes only a sync job's refresh request has (lambda/refresher/refresh-request.ts). */
 export const REQUEST_OUTCOMES = [
   /** The stored token is not the one the caller saw: it reads the secret again; nothing was spent. */
