@@ -59,6 +59,9 @@ function incidentName(target: AlertTarget): string {
   return target.consumer === undefined ? target.name : consumerIncidentName(target.name, target.consumer);
 }
 
+/** Tries at clearing an outbox whose email went out (250, 500 and 1000 ms apart). */
+const CLEAR_ATTEMPTS = 4;
+
 /**
  * Runs incidents: reads the recorded state, applies the transition with a conditional write, and
  * only the writer that won the transition sends its email. The email is parked in the incident's
@@ -67,6 +70,11 @@ function incidentName(target: AlertTarget): string {
 export class Alerts {
   /** Emails this environment parked after a failed send: retried on its next run, at no other cost. */
   private readonly unsent = new Map<string, { readonly target: AlertTarget; readonly kind: IncidentKind }>();
+  /**
+   * Outbox ids whose email SNS took but whose outbox could not be cleared: this environment clears
+   * them on its next runs instead of sending them again.
+   */
+  private readonly sentNotCleared = new Set<string>();
 
   constructor(
     private readonly deps: {
@@ -193,7 +201,7 @@ export class Alerts {
   }
 
   private async send(target: AlertTarget, kind: IncidentKind, outbox: OutboxMessage, facts?: AlertFacts) {
-    const { notifier, store, logger } = this.deps;
+    const { notifier, logger } = this.deps;
     await notifier.email({
       subject: outbox.subject,
       body: outbox.body,
@@ -245,7 +253,7 @@ export class Alerts {
     }
     // The email is out: clear the outbox before anything else can fail, or the next writer would
     // send it again. The events are for machines and best effort: a failure is logged, not retried.
-    await store.clearOutbox(incidentName(target), kind, outbox.id);
+    await this.clearSent(target, kind, outbox.id);
     if (events.length) {
       await notifier.publish(events).catch((error: unknown) => {
         logger.error('could not put the incident events on EventBridge; the email went out', {
@@ -264,7 +272,33 @@ export class Alerts {
     });
   }
 
+  /**
+   * Clears the outbox of an email SNS has taken, with a few tries on top of the SDK's (an AWS window
+   * can refuse several in a row): an outbox left behind would be sent again by the next writer.
+   * If it still fails, this environment remembers the email went out and only clears it later.
+   */
+  private async clearSent(target: AlertTarget, kind: IncidentKind, outboxId: string): Promise<void> {
+    this.sentNotCleared.add(outboxId);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.deps.store.clearOutbox(incidentName(target), kind, outboxId);
+        this.sentNotCleared.delete(outboxId);
+        return;
+      } catch (error) {
+        if (attempt >= CLEAR_ATTEMPTS) {
+          this.unsent.set(`${target.name}/${kind}`, { target, kind });
+          throw error;
+        }
+        await this.deps.clock.sleep(250 * 2 ** (attempt - 1));
+      }
+    }
+  }
+
   private async sendParked(target: AlertTarget, kind: IncidentKind, outbox: OutboxMessage) {
+    if (this.sentNotCleared.has(outbox.id)) {
+      await this.clearSent(target, kind, outbox.id);
+      return;
+    }
     const now = this.deps.clock.now();
     const claimed = await this.deps.store.claimOutbox(
       incidentName(target),

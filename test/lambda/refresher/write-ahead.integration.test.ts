@@ -277,26 +277,26 @@ describe('best effort after a stored token', () => {
     expect((await fixture.accessToken())?.accessToken).not.toBe(before?.accessToken);
   });
 
-  it('sends an alert email parked after an SNS failure on the next run, not at the next refresh attempt', async () => {
+  /** A revoked refresh token, and a refresher whose alerts go through `store` and `notifier`. */
+  async function revokedWithAlerts(
+    wrap: (alerting: AlertingHarness) => {
+      store?: AlertingHarness['incidents'];
+      notifier?: AlertingHarness['notifier'];
+    },
+  ) {
     fixture = await RefresherFixture.create();
     const alerting = await AlertingHarness.create(fixture);
     await fixture.bootstrap();
     const credentials = await fixture.credentials();
     fixture.instance().sim.revoke(credentials?.refreshToken ?? '');
-    let failures = 1;
-    const flaky = Object.assign(Object.create(alerting.notifier), {
-      email: async (email: Parameters<typeof alerting.notifier.email>[0]) => {
-        if (failures-- > 0) throw awsFailure();
-        return alerting.notifier.email(email);
-      },
-    });
+    const { store = alerting.incidents, notifier = alerting.notifier } = wrap(alerting);
     const handler = createRefreshHandler(
       fixture.deps(),
       fixture.instances.map((i) => i.config),
       {
         alerts: new Alerts({
-          store: alerting.incidents,
-          notifier: flaky,
+          store,
+          notifier,
           clock: fixture.clock,
           logger: new Logger({ serviceName: 'servicenow-token-refresher' }),
           owner: 'fn/refresher-env',
@@ -307,15 +307,51 @@ describe('best effort after a stored token', () => {
         graceMs: alerting.graceMs,
       },
     );
+    return { alerting, handler };
+  }
+
+  it('sends an alert email parked after an SNS failure on the next run, not at the next refresh attempt', async () => {
+    let failures = 1;
+    const { alerting, handler } = await revokedWithAlerts((alerting) => ({
+      notifier: Object.assign(Object.create(alerting.notifier), {
+        email: async (email: Parameters<typeof alerting.notifier.email>[0]) => {
+          if (failures-- > 0) throw awsFailure();
+          return alerting.notifier.email(email);
+        },
+      }),
+    }));
+
     const first = await handler(force());
     expect(first.results[0]?.outcome).toBe('refresh-token-rejected');
     expect(await alerting.emails()).toEqual([]);
-
     fixture.clock.advance(MINUTE);
     await handler(scheduled);
 
     const emails = await alerting.emails();
     expect(emails.map((e) => e.attributes.notice)).toEqual(['opened']);
+  });
+
+  it('sends an email once when clearing its outbox fails after SNS took it, on this and later runs', async () => {
+    // DynamoDB refuses the outbox clear of the "opened" email five times in a row (an AWS window).
+    let failures = 5;
+    const { alerting, handler } = await revokedWithAlerts((alerting) => ({
+      store: Object.assign(Object.create(alerting.incidents), {
+        clearOutbox: async (...args: Parameters<typeof alerting.incidents.clearOutbox>) => {
+          if (failures-- > 0) throw awsFailure();
+          return alerting.incidents.clearOutbox(...args);
+        },
+      }),
+    }));
+
+    await handler(force());
+    for (let run = 0; run < 3; run++) {
+      fixture.clock.advance(MINUTE);
+      await handler(scheduled);
+    }
+
+    const emails = await alerting.emails();
+    expect(emails.map((e) => e.attributes.notice)).toEqual(['opened']);
+    expect((await alerting.incidents.get('acme', 'refresh'))?.outbox).toBeUndefined();
   });
 });
 
