@@ -26,6 +26,16 @@ export class OutputCapture {
     return this.chunks.join('');
   }
 
+  /** The last `count` lines that contain `needle`, oldest first: context for a failure. */
+  recentLines(needle: string, count: number): string[] {
+    const found: string[] = [];
+    for (let i = this.chunks.length - 1; i >= 0 && found.length < count; i--) {
+      const lines = (this.chunks[i] ?? '').split('\n').filter((line) => line.includes(needle));
+      found.unshift(...lines.slice(-(count - found.length)));
+    }
+    return found;
+  }
+
   /** Parsed JSON log lines (Powertools writes one object per line). */
   records(): Record<string, unknown>[] {
     return this.text()

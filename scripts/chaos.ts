@@ -82,6 +82,8 @@ table(
 );
 const violations = reports.flatMap((r) => r.violations.map((v) => ({ seed: r.seed, ...v })));
 console.log(`\nviolations: ${violations.length}`);
-for (const v of violations)
+for (const v of violations) {
   console.log(`  seed ${v.seed} day ${v.day} ${v.invariant} ${v.instance ?? ''}: ${v.detail}`);
+  for (const line of v.context ?? []) console.log(`      ${line}`);
+}
 process.exit(run.status ?? 1);

@@ -65,6 +65,11 @@ export interface Violation {
   readonly instance?: string;
   /** Never a secret value: fingerprints and times only. */
   readonly detail: string;
+  /**
+   * The functions' last log lines about the instance, for the first violations of each episode
+   * (the logs are scanned for secrets at the end of the run, so they carry none).
+   */
+  readonly context?: readonly string[];
 }
 
 export interface ChaosReport {
@@ -352,13 +357,22 @@ class ChaosRun {
   }
 
   private violate(invariant: Invariant, instance: string | undefined, detail: string) {
+    const now = this.clock.now();
+    const episode = `${invariant}/${instance ?? ''}`;
+    // A violation repeats at every check until its cause is gone: log context for its first one.
+    const firstOfEpisode =
+      now - (this.lastViolationAt.get(episode) ?? Number.NEGATIVE_INFINITY) > 10 * MINUTE;
+    this.lastViolationAt.set(episode, now);
     this.violations.push({
-      day: Number(((this.clock.now() - this.schedule.start) / DAY).toFixed(3)),
+      day: Number(((now - this.schedule.start) / DAY).toFixed(3)),
       invariant,
       instance,
       detail,
+      ...(firstOfEpisode &&
+        instance !== undefined && { context: this.fixture.logs.recentLines(`"instance":"${instance}"`, 25) }),
     });
   }
+  private readonly lastViolationAt = new Map<string, number>();
 
   async execute(): Promise<void> {
     for (const c of this.configs) {
