@@ -11,16 +11,16 @@ import { createRefreshHandler } from '../lambda/refresher/refresh-handler';
 import { DEFAULT_REFRESH_SETTINGS } from '../lambda/refresher/refresh-policy';
 import { deploymentFacts } from '../lambda/shared/alerting-environment';
 import { Alerts, DEFAULT_ALERT_SETTINGS } from '../lambda/shared/alerts/alerts';
-import { IncidentStore } from '../lambda/shared/alerts/incident-store';
-import { Notifier } from '../lambda/shared/alerts/notifier';
+import { DynamoIncidentStore } from '../lambda/shared/alerts/incident-store';
+import { AwsNotifier } from '../lambda/shared/alerts/notifier';
 import { systemClock } from '../lambda/shared/clock';
 import { ConsumerTokenStore } from '../lambda/shared/consumers/consumer-tokens';
 import type { InstanceConfig } from '../lambda/shared/instance-config';
 import type { RefreshRequester } from '../lambda/shared/refresh-requester';
-import { SecretStore } from '../lambda/shared/secrets/secret-store';
+import { SecretsManagerSecretStore } from '../lambda/shared/secrets/secret-store';
 import { createServiceNowAgent, serviceNowClients } from '../lambda/shared/servicenow/servicenow-client';
 import { AwsClock } from '../lambda/shared/state/aws-clock';
-import { StateStore } from '../lambda/shared/state/state-store';
+import { DynamoStateStore } from '../lambda/shared/state/state-store';
 // Inlined by the build (esbuild keeps only this field); read from the file when run from source.
 import { version as PACKAGE_VERSION } from '../package.json';
 import { type CliContext, doctor, keylessGrant, passwordGrant, refresh, status, testAlert } from './commands';
@@ -348,11 +348,11 @@ function buildContext(
 ): CliContext {
   const clock = systemClock;
   const dynamo = new DynamoDBClient(clientConfig);
-  const secrets = new SecretStore(new SecretsManagerClient(clientConfig));
+  const secrets = new SecretsManagerSecretStore(new SecretsManagerClient(clientConfig));
   // Renew and bootstrap take the refresher's lease: they too refuse to write with a skewed clock.
-  const state = new StateStore(dynamo, deployment.stateTableName, new AwsClock(clock));
-  const incidents = new IncidentStore(dynamo, deployment.stateTableName);
-  const notifier = new Notifier({
+  const state = new DynamoStateStore(dynamo, deployment.stateTableName, new AwsClock(clock));
+  const incidents = new DynamoIncidentStore(dynamo, deployment.stateTableName);
+  const notifier = new AwsNotifier({
     sns: new SNSClient(clientConfig),
     events: new EventBridgeClient(clientConfig),
     topicArn: deployment.alertTopicArn,

@@ -18,8 +18,8 @@ import { Prober } from '../lambda/probe/prober';
 import { createRefreshHandler } from '../lambda/refresher/refresh-handler';
 import type { RefreshDeps } from '../lambda/refresher/refresh-instance';
 import { type AlertSettings, Alerts, DEFAULT_ALERT_SETTINGS } from '../lambda/shared/alerts/alerts';
-import { IncidentStore } from '../lambda/shared/alerts/incident-store';
-import { Notifier } from '../lambda/shared/alerts/notifier';
+import { DynamoIncidentStore, type IncidentStore } from '../lambda/shared/alerts/incident-store';
+import { AwsNotifier, type Notifier } from '../lambda/shared/alerts/notifier';
 import { ALARM_METRICS_ONLY, createInstanceMetrics, type MetricScope } from '../lambda/shared/metrics';
 import { bootstrapWithPassword } from '../lambda/shared/password-bootstrap';
 import type { RefreshRequester } from '../lambda/shared/refresh-requester';
@@ -63,8 +63,8 @@ export class AlertingHarness {
   ) {
     const config = localAwsConfig();
     this.sqs = new SQSClient(config);
-    this.incidents = new IncidentStore(fixture.aws.dynamo, fixture.aws.tableName);
-    this.notifier = new Notifier({
+    this.incidents = new DynamoIncidentStore(fixture.aws.dynamo, fixture.aws.tableName);
+    this.notifier = new AwsNotifier({
       sns: fixture.aws.sns,
       events: new EventBridgeClient(config),
       topicArn,

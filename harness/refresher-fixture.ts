@@ -15,7 +15,7 @@ import {
   credentialsSecretSchema,
   type PasswordCredentials,
 } from '../lambda/shared/secrets/credentials-secret';
-import { SecretStore } from '../lambda/shared/secrets/secret-store';
+import { type SecretStore, SecretsManagerSecretStore } from '../lambda/shared/secrets/secret-store';
 import {
   createServiceNowAgent,
   type HttpLimits,
@@ -23,8 +23,11 @@ import {
   serviceNowClients,
 } from '../lambda/shared/servicenow/servicenow-client';
 import type { InstanceState } from '../lambda/shared/state/instance-state';
-import { RefreshRequestLimit } from '../lambda/shared/state/refresh-request-limit';
-import { StateStore } from '../lambda/shared/state/state-store';
+import {
+  DynamoRefreshRequestLimit,
+  type RefreshRequestLimit,
+} from '../lambda/shared/state/refresh-request-limit';
+import { DynamoStateStore, type StateStore } from '../lambda/shared/state/state-store';
 import { createLocalAws, type LocalAws } from './local-aws/aws-env';
 import { OutputCapture } from './output-capture';
 import {
@@ -77,8 +80,8 @@ export class RefresherFixture {
     readonly instances: readonly FixtureInstance[],
     options: FixtureOptions,
   ) {
-    this.secrets = new SecretStore(aws.secrets);
-    this.state = new StateStore(aws.dynamo, aws.tableName);
+    this.secrets = new SecretsManagerSecretStore(aws.secrets);
+    this.state = new DynamoStateStore(aws.dynamo, aws.tableName);
     this.settings = { ...DEFAULT_REFRESH_SETTINGS, ...options.refresh };
     this.agent = createServiceNowAgent({
       connectTimeoutMs: 2_000,
@@ -164,7 +167,7 @@ export class RefresherFixture {
 
   /** The per-instance limit on refresh requests, in the emulator's state table. */
   requestLimit(): RefreshRequestLimit {
-    return new RefreshRequestLimit(this.aws.dynamo, this.aws.tableName);
+    return new DynamoRefreshRequestLimit(this.aws.dynamo, this.aws.tableName);
   }
 
   /** What `snow-token bootstrap` does: a password grant, both secrets and the state, under the lease. */

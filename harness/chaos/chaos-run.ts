@@ -7,19 +7,19 @@ import { watchExpiry } from '../../lambda/expiry-watch/expiry-watch';
 import { Prober } from '../../lambda/probe/prober';
 import { createRefreshHandler, type RefreshResponse } from '../../lambda/refresher/refresh-handler';
 import { Alerts } from '../../lambda/shared/alerts/alerts';
-import { IncidentStore } from '../../lambda/shared/alerts/incident-store';
-import { Notifier } from '../../lambda/shared/alerts/notifier';
+import { DynamoIncidentStore } from '../../lambda/shared/alerts/incident-store';
+import { AwsNotifier } from '../../lambda/shared/alerts/notifier';
 import type { Clock } from '../../lambda/shared/clock';
 import type { InstanceConfig } from '../../lambda/shared/instance-config';
 import { createInstanceMetrics } from '../../lambda/shared/metrics';
 import { bootstrapWithPassword } from '../../lambda/shared/password-bootstrap';
 import { accessTokenSecretSchema } from '../../lambda/shared/secrets/access-token-secret';
 import { parseSecretJson, passwordCredentialsSchema } from '../../lambda/shared/secrets/credentials-secret';
-import { SecretStore } from '../../lambda/shared/secrets/secret-store';
+import { SecretsManagerSecretStore } from '../../lambda/shared/secrets/secret-store';
 import { createServiceNowAgent, ServiceNowClient } from '../../lambda/shared/servicenow/servicenow-client';
 import { AwsClock, MAX_CLOCK_SKEW_MS } from '../../lambda/shared/state/aws-clock';
 import { fingerprint } from '../../lambda/shared/state/instance-state';
-import { StateStore } from '../../lambda/shared/state/state-store';
+import { DynamoStateStore } from '../../lambda/shared/state/state-store';
 import { AlertingHarness, type ReceivedEmail } from '../alerting-harness';
 import { type AwsFault, AwsFaultProxy } from '../aws-fault-proxy';
 import { localAwsConfig } from '../local-aws/aws-env';
@@ -232,14 +232,14 @@ class ChaosRun {
       { step: 'initialize', name: 'chaosMirror' },
     );
     const dynamo = new DynamoDBClient(config);
-    const notifier = new Notifier({
+    const notifier = new AwsNotifier({
       sns: new SNSClient(config),
       events: new EventBridgeClient(config),
       topicArn: this.harness.topicArn,
       busName: this.harness.busName,
     });
     const alerts = new Alerts({
-      store: new IncidentStore(dynamo, this.fixture.aws.tableName),
+      store: new DynamoIncidentStore(dynamo, this.fixture.aws.tableName),
       notifier,
       clock: this.clock,
       logger: new Logger({ serviceName: 'servicenow-token-refresher' }),
@@ -248,9 +248,9 @@ class ChaosRun {
     });
     return {
       clock: envClock,
-      secrets: new SecretStore(secrets),
-      state: new StateStore(dynamo, this.fixture.aws.tableName, new AwsClock(envClock)),
-      incidents: new IncidentStore(dynamo, this.fixture.aws.tableName),
+      secrets: new SecretsManagerSecretStore(secrets),
+      state: new DynamoStateStore(dynamo, this.fixture.aws.tableName, new AwsClock(envClock)),
+      incidents: new DynamoIncidentStore(dynamo, this.fixture.aws.tableName),
       notifier,
       alerts,
     };

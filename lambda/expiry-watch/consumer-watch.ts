@@ -24,9 +24,9 @@ export const CONSUMER_KINDS: readonly IncidentKind[] = ['consumer-token-expiry',
 export const VERIFY_EVERY_MS = 20 * 3_600_000;
 
 export interface ConsumerWatchDeps {
-  readonly store: ConsumerTokenStore;
+  readonly store: Pick<ConsumerTokenStore, 'listMany' | 'update'>;
   /** Reads watched tokens' secrets (only the expiry watch is granted them). */
-  readonly secrets: SecretStore;
+  readonly secrets: Pick<SecretStore, 'read'>;
   /** Host-pinned, one per configured instance: the only place a watched token is sent. */
   readonly serviceNow: (instance: InstanceConfig) => Pick<ServiceNowClient, 'requestToken'>;
   readonly logger: Logger;
@@ -34,7 +34,7 @@ export interface ConsumerWatchDeps {
 
 interface SharedDeps {
   readonly clock: Clock;
-  readonly incidents: IncidentStore;
+  readonly incidents: Pick<IncidentStore, 'getMany'>;
   readonly alerts: Alerts;
   readonly warningDays: readonly number[];
 }

@@ -14,8 +14,8 @@ const WATCH_KINDS: readonly IncidentKind[] = ['refresh-token-expiry', 'certifica
 
 export interface ExpiryWatchDeps {
   readonly clock: Clock;
-  readonly state: StateStore;
-  readonly incidents: IncidentStore;
+  readonly state: Pick<StateStore, 'getMany'>;
+  readonly incidents: Pick<IncidentStore, 'getMany'>;
   readonly alerts: Alerts;
   readonly metrics: InstanceMetrics;
   readonly warningDays: readonly number[];

@@ -8,9 +8,9 @@ import { ConsumerTokenStore } from '../shared/consumers/consumer-tokens';
 import { loadInstances, parseEnvironment } from '../shared/environment';
 import { createLogger } from '../shared/logger';
 import { createInstanceMetrics, metricScopeFrom } from '../shared/metrics';
-import { SecretStore } from '../shared/secrets/secret-store';
+import { SecretsManagerSecretStore } from '../shared/secrets/secret-store';
 import { createServiceNowAgent, serviceNowClients } from '../shared/servicenow/servicenow-client';
-import { StateStore } from '../shared/state/state-store';
+import { DynamoStateStore } from '../shared/state/state-store';
 import * as z from '../shared/zod';
 import { DEFAULT_WARNING_DAYS, watchExpiry } from './expiry-watch';
 import { checkSubscriptions } from './subscription-check';
@@ -39,10 +39,10 @@ const dynamo = new DynamoDBClient({});
 const alerting = createAlerting(env, { dynamo, clock: systemClock, logger });
 const sns = new SNSClient({});
 const metrics = createInstanceMetrics(metricScopeFrom(process.env));
-const state = new StateStore(dynamo, env.STATE_TABLE_NAME);
+const state = new DynamoStateStore(dynamo, env.STATE_TABLE_NAME);
 const consumerTokens = {
   store: new ConsumerTokenStore(dynamo, env.STATE_TABLE_NAME),
-  secrets: new SecretStore(new SecretsManagerClient({})),
+  secrets: new SecretsManagerSecretStore(new SecretsManagerClient({})),
   serviceNow: serviceNowClients(createServiceNowAgent(), systemClock),
   logger,
 };

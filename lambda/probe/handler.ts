@@ -8,9 +8,9 @@ import { loadInstances, parseEnvironment } from '../shared/environment';
 import { createLogger } from '../shared/logger';
 import { createInstanceMetrics, metricScopeFrom } from '../shared/metrics';
 import { LambdaRefreshRequester } from '../shared/refresh-requester';
-import { SecretStore } from '../shared/secrets/secret-store';
+import { SecretsManagerSecretStore } from '../shared/secrets/secret-store';
 import { createServiceNowAgent, serviceNowClients } from '../shared/servicenow/servicenow-client';
-import { StateStore } from '../shared/state/state-store';
+import { DynamoStateStore } from '../shared/state/state-store';
 import * as z from '../shared/zod';
 import { Prober } from './prober';
 
@@ -34,8 +34,8 @@ const prober = new Prober(
   {
     clock: systemClock,
     logger,
-    secrets: new SecretStore(new SecretsManagerClient({})),
-    state: new StateStore(dynamo, env.STATE_TABLE_NAME),
+    secrets: new SecretsManagerSecretStore(new SecretsManagerClient({})),
+    state: new DynamoStateStore(dynamo, env.STATE_TABLE_NAME),
     incidents: alerting.incidents,
     alerts: alerting.alerts,
     metrics: createInstanceMetrics(metricScopeFrom(process.env)),

@@ -18,9 +18,9 @@ export const PROBE_KINDS: readonly IncidentKind[] = ['access-denied', 'unavailab
 export interface ProbeDeps {
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly secrets: SecretStore;
-  readonly state: StateStore;
-  readonly incidents: IncidentStore;
+  readonly secrets: Pick<SecretStore, 'read'>;
+  readonly state: Pick<StateStore, 'recordProbe'>;
+  readonly incidents: Pick<IncidentStore, 'get' | 'getMany'>;
   readonly alerts: Alerts;
   readonly metrics: InstanceMetrics;
   readonly refresher: RefreshRequester;

@@ -7,14 +7,14 @@ import { systemClock } from '../shared/clock';
 import { loadInstances, parseEnvironment } from '../shared/environment';
 import { createLogger } from '../shared/logger';
 import { createInstanceMetrics, metricScopeFrom } from '../shared/metrics';
-import { SecretStore } from '../shared/secrets/secret-store';
+import { SecretsManagerSecretStore } from '../shared/secrets/secret-store';
 import { createServiceNowAgent, serviceNowClients } from '../shared/servicenow/servicenow-client';
 import { AwsClock } from '../shared/state/aws-clock';
 import {
   DEFAULT_REFRESH_REQUESTS_PER_MINUTE,
-  RefreshRequestLimit,
+  DynamoRefreshRequestLimit,
 } from '../shared/state/refresh-request-limit';
-import { StateStore } from '../shared/state/state-store';
+import { DynamoStateStore } from '../shared/state/state-store';
 import * as z from '../shared/zod';
 import { createRefreshHandler } from './refresh-handler';
 import { DEFAULT_REFRESH_SETTINGS } from './refresh-policy';
@@ -43,8 +43,8 @@ const refresh = createRefreshHandler(
   {
     clock: systemClock,
     logger,
-    secrets: new SecretStore(new SecretsManagerClient({})),
-    state: new StateStore(dynamo, env.STATE_TABLE_NAME, new AwsClock(systemClock)),
+    secrets: new SecretsManagerSecretStore(new SecretsManagerClient({})),
+    state: new DynamoStateStore(dynamo, env.STATE_TABLE_NAME, new AwsClock(systemClock)),
     tokenEndpoint: serviceNowClients(agent, systemClock),
     settings: {
       ...DEFAULT_REFRESH_SETTINGS,
@@ -63,7 +63,11 @@ const refresh = createRefreshHandler(
   // Whoever holds lambda:InvokeFunction reaches this function: per-token requests only.
   {
     invokers: 'anyone-with-invoke',
-    requestLimit: new RefreshRequestLimit(dynamo, env.STATE_TABLE_NAME, env.REFRESH_REQUESTS_PER_MINUTE),
+    requestLimit: new DynamoRefreshRequestLimit(
+      dynamo,
+      env.STATE_TABLE_NAME,
+      env.REFRESH_REQUESTS_PER_MINUTE,
+    ),
   },
 );
 

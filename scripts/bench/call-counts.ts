@@ -7,7 +7,7 @@ import { RefresherFixture } from '../../harness/refresher-fixture';
 import { TimeWarp } from '../../harness/time-warp';
 import { createRefreshHandler } from '../../lambda/refresher/refresh-handler';
 import { Alerts } from '../../lambda/shared/alerts/alerts';
-import { Notifier } from '../../lambda/shared/alerts/notifier';
+import { AwsNotifier } from '../../lambda/shared/alerts/notifier';
 import { createInstanceMetrics } from '../../lambda/shared/metrics';
 import type { DailyUsage } from './cost-model';
 
@@ -94,7 +94,7 @@ export async function measureCalls(days = 1): Promise<CallCounts> {
       );
     }
     const logger = new Logger({ serviceName: 'servicenow-token-refresher' });
-    const notifier = new Notifier({
+    const notifier = new AwsNotifier({
       sns: fixture.aws.sns,
       events,
       topicArn: alerting.topicArn,

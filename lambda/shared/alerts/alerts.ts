@@ -105,7 +105,7 @@ export class Alerts {
       // The subject an incident opens with is kept to its end, so its emails thread.
       const recorded = change.notice === 'opened' && outbox ? { ...change, subject: outbox.subject } : change;
       try {
-        await store.apply(incidentName(target), kind, incident, recorded, outbox);
+        await store.apply({ name: incidentName(target), kind, previous: incident, change: recorded, outbox });
       } catch (error) {
         if (error instanceof IncidentConflictError) continue; // someone else moved it: look again
         throw error;
@@ -266,14 +266,14 @@ export class Alerts {
 
   private async sendParked(target: AlertTarget, kind: IncidentKind, outbox: OutboxMessage) {
     const now = this.deps.clock.now();
-    const claimed = await this.deps.store.claimOutbox(
-      incidentName(target),
+    const claimed = await this.deps.store.claimOutbox({
+      name: incidentName(target),
       kind,
-      outbox.id,
-      this.deps.owner,
+      id: outbox.id,
+      owner: this.deps.owner,
       now,
-      now - this.deps.settings.outboxStaleMs,
-    );
+      staleBefore: now - this.deps.settings.outboxStaleMs,
+    });
     if (claimed) await this.send(target, kind, outbox);
   }
 }

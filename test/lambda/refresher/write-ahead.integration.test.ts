@@ -10,10 +10,10 @@ import { Alerts } from '../../../lambda/shared/alerts/alerts';
 import { systemClock } from '../../../lambda/shared/clock';
 import type { InstanceConfig } from '../../../lambda/shared/instance-config';
 import { createInstanceMetrics } from '../../../lambda/shared/metrics';
-import { SecretStore } from '../../../lambda/shared/secrets/secret-store';
+import { SecretsManagerSecretStore } from '../../../lambda/shared/secrets/secret-store';
 import { AwsClock, ClockSkewError } from '../../../lambda/shared/state/aws-clock';
 import type { StatePatch } from '../../../lambda/shared/state/instance-state';
-import { LeaseLostError, StateStore } from '../../../lambda/shared/state/state-store';
+import { DynamoStateStore, LeaseLostError } from '../../../lambda/shared/state/state-store';
 
 /**
  * The write-ahead refresh (issue 13): every failure between "ServiceNow answered" and "secrets and
@@ -33,7 +33,7 @@ function awsFailure(): Error {
 }
 
 /** The state table, failing the first commit whose patch matches. */
-class FailingStateStore extends StateStore {
+class FailingStateStore extends DynamoStateStore {
   constructor(
     client: DynamoDBClient,
     table: string,
@@ -42,7 +42,7 @@ class FailingStateStore extends StateStore {
     super(client, table);
   }
 
-  override async commit(...args: Parameters<StateStore['commit']>) {
+  override async commit(...args: Parameters<DynamoStateStore['commit']>) {
     if (this.failWhen?.(args[2])) {
       this.failWhen = undefined;
       throw awsFailure();
@@ -52,7 +52,7 @@ class FailingStateStore extends StateStore {
 }
 
 /** Secrets Manager, failing the next `times` writes to one secret. */
-class FailingSecretStore extends SecretStore {
+class FailingSecretStore extends SecretsManagerSecretStore {
   constructor(
     fixture: RefresherFixture,
     private readonly secretId: string,
@@ -327,7 +327,7 @@ describe('lease fencing', () => {
     fixture = await RefresherFixture.create();
     const holder = await fixture.state.acquireLease('acme', 'refresher/holder', Date.now(), 90 * SECOND);
     const ahead = { now: () => Date.now() + 91 * SECOND, sleep: systemClock.sleep };
-    const skewed = new StateStore(fixture.aws.dynamo, fixture.aws.tableName, new AwsClock(ahead));
+    const skewed = new DynamoStateStore(fixture.aws.dynamo, fixture.aws.tableName, new AwsClock(ahead));
 
     await expect(skewed.acquireLease('acme', 'refresher/ahead', ahead.now(), 90 * SECOND)).rejects.toThrow(
       ClockSkewError,
