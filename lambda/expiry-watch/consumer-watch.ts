@@ -67,7 +67,7 @@ export async function watchConsumerTokens(
       ['consumer-token-expiry', countdown(end, now, thresholds)],
     ];
     const notices: string[] = [];
-    const proof = await verify(consumer, instance, token, now, end);
+    const proof = await verify(consumer, { instance, token, now, end });
     if (proof) {
       checks.push(['consumer-token-refused', proof.seen]);
       notices.push(`verified:${proof.verdict}`);
@@ -104,10 +104,18 @@ type Verdict = NonNullable<ConsumerToken['lastVerdict']>;
  */
 async function verify(
   deps: ConsumerWatchDeps,
-  instance: InstanceConfig,
-  token: ConsumerToken,
-  now: number,
-  end: number,
+  {
+    instance,
+    token,
+    now,
+    end,
+  }: {
+    readonly instance: InstanceConfig;
+    readonly token: ConsumerToken;
+    readonly now: number;
+    /** When the token dies (clock ms). */
+    readonly end: number;
+  },
 ): Promise<{ readonly verdict: Verdict; readonly seen: Observation } | undefined> {
   if (!token.watched || token.rotating || now >= end) return undefined;
   if (token.lastVerifiedAt !== undefined && now - token.lastVerifiedAt < VERIFY_EVERY_MS) return undefined;

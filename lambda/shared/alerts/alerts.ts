@@ -101,7 +101,7 @@ export class Alerts {
       const now = clock.now();
       const change = transition(incident, seen, now, settings.reminderMs);
       if (!change) return undefined;
-      const outbox = change.notice ? this.compose(target, kind, change, incident, facts, now) : undefined;
+      const outbox = change.notice ? this.compose({ target, kind, change, incident, facts, now }) : undefined;
       // The subject an incident opens with is kept to its end, so its emails thread.
       const recorded = change.notice === 'opened' && outbox ? { ...change, subject: outbox.subject } : change;
       try {
@@ -147,14 +147,22 @@ export class Alerts {
     }
   }
 
-  private compose(
-    target: AlertTarget,
-    kind: IncidentKind,
-    change: NonNullable<ReturnType<typeof transition>>,
-    incident: Incident | undefined,
-    facts: AlertFacts,
-    now: number,
-  ): OutboxMessage {
+  private compose({
+    target,
+    kind,
+    change,
+    incident,
+    facts,
+    now,
+  }: {
+    readonly target: AlertTarget;
+    readonly kind: IncidentKind;
+    readonly change: NonNullable<ReturnType<typeof transition>>;
+    /** The incident before the change (undefined: none existed). */
+    readonly incident: Incident | undefined;
+    readonly facts: AlertFacts;
+    readonly now: number;
+  }): OutboxMessage {
     const reason = change.reason ?? incident?.reason ?? kind;
     const severity = change.severity ?? incident?.severity ?? 'warning';
     const notice = change.notice ?? 'opened';
