@@ -7,8 +7,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { createRefreshHandler } from '../lambda/refresher/refresh-handler';
 import { DEFAULT_REFRESH_SETTINGS } from '../lambda/refresher/refresh-policy';
+import { createRefresher } from '../lambda/refresher/refresher';
 import { deploymentFacts } from '../lambda/shared/alerting-environment';
 import { Alerts, DEFAULT_ALERT_SETTINGS } from '../lambda/shared/alerts/alerts';
 import { DynamoIncidentStore } from '../lambda/shared/alerts/incident-store';
@@ -380,7 +380,7 @@ function buildContext(
   // per-token requests from its invokers (sync jobs), never a forced one. `--local` is now the
   // only way, and kept as an accepted no-op for scripts that pass it.
   void local;
-  const handler = createRefreshHandler(
+  const handler = createRefresher(
     {
       clock,
       logger,

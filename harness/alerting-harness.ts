@@ -13,10 +13,10 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { type ExpiryWatchDeps, watchExpiry } from '../lambda/expiry-watch/expiry-watch';
-import { Prober } from '../lambda/probe/prober';
-import { createRefreshHandler } from '../lambda/refresher/refresh-handler';
+import { createExpiryWatch, type ExpiryWatchDeps } from '../lambda/expiry-watch/expiry-watch';
+import { createProber, type Prober } from '../lambda/probe/prober';
 import type { RefreshDeps } from '../lambda/refresher/refresh-instance';
+import { createRefresher, type Refresher } from '../lambda/refresher/refresher';
 import { type AlertSettings, Alerts, DEFAULT_ALERT_SETTINGS } from '../lambda/shared/alerts/alerts';
 import { DynamoIncidentStore, type IncidentStore } from '../lambda/shared/alerts/incident-store';
 import { AwsNotifier, type Notifier } from '../lambda/shared/alerts/notifier';
@@ -136,22 +136,24 @@ export class AlertingHarness {
     });
   }
 
-  refreshHandler(overrides: Partial<RefreshDeps> = {}) {
-    return createRefreshHandler(
-      this.fixture.deps(overrides),
-      this.fixture.instances.map((i) => i.config),
+  refreshHandler(overrides: Partial<RefreshDeps> = {}): Refresher {
+    return createRefresher(
       {
-        alerts: this.alerts(),
-        notifier: this.notifier,
-        metrics: createInstanceMetrics(this.metricScope),
-        graceMs: this.graceMs,
+        ...this.fixture.deps(overrides),
+        reporting: {
+          alerts: this.alerts(),
+          notifier: this.notifier,
+          metrics: createInstanceMetrics(this.metricScope),
+          graceMs: this.graceMs,
+        },
+        requestLimit: this.fixture.requestLimit(),
       },
-      { requestLimit: this.fixture.requestLimit() },
+      this.fixture.instances.map((i) => i.config),
     );
   }
 
   /** The probe, asking `refresher` (an in-process refresher environment) for immediate refreshes. */
-  prober(refresher: ReturnType<AlertingHarness['refreshHandler']>): Prober {
+  prober(refresher: Refresher): Prober {
     const requester: RefreshRequester = {
       // moto cannot run Lambda code (no Docker here), so the invocation is a direct call of the
       // real refresher handler with the payload the deployed probe would send.
@@ -167,7 +169,7 @@ export class AlertingHarness {
       },
     };
     const f = this.fixture;
-    return new Prober(
+    return createProber(
       {
         clock: f.clock,
         logger: new Logger({ serviceName: 'servicenow-token-refresher' }),
@@ -197,11 +199,11 @@ export class AlertingHarness {
       refreshAheadSeconds: f.settings.refreshAheadMs / 1000,
       ...overrides,
     };
-    return () =>
-      watchExpiry(
-        deps,
-        f.instances.map((i) => i.config),
-      );
+    const watch = createExpiryWatch(
+      deps,
+      f.instances.map((i) => i.config),
+    );
+    return async () => (await watch()).reports;
   }
 
   /** What `snow-token renew` does, closing what the renewal fixes. */

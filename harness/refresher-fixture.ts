@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Agent } from 'undici';
-import { createRefreshHandler, type RefreshHandlerOptions } from '../lambda/refresher/refresh-handler';
 import type { RefreshDeps } from '../lambda/refresher/refresh-instance';
 import { DEFAULT_REFRESH_SETTINGS, type RefreshSettings } from '../lambda/refresher/refresh-policy';
+import { createRefresher, type RefresherDeps } from '../lambda/refresher/refresher';
 import type { InstanceConfig } from '../lambda/shared/instance-config';
 import { bootstrapWithPassword } from '../lambda/shared/password-bootstrap';
 import {
@@ -153,15 +153,10 @@ export class RefresherFixture {
    * A new execution environment of the refresher function (its own in-memory schedule). In-process
    * callers are operators (forced requests allowed); `invokers: 'anyone-with-invoke'` is the deployed function.
    */
-  handler(overrides: Partial<RefreshDeps> = {}, options: Pick<RefreshHandlerOptions, 'invokers'> = {}) {
-    return createRefreshHandler(
-      this.deps(overrides),
+  handler(overrides: Partial<RefresherDeps> = {}) {
+    return createRefresher(
+      { requestLimit: this.requestLimit(), ...this.deps(overrides), ...overrides },
       this.instances.map((i) => i.config),
-      undefined,
-      {
-        ...options,
-        requestLimit: this.requestLimit(),
-      },
     );
   }
 

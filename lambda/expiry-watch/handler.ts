@@ -12,8 +12,7 @@ import { SecretsManagerSecretStore } from '../shared/secrets/secret-store';
 import { createServiceNowAgent, serviceNowClients } from '../shared/servicenow/servicenow-client';
 import { DynamoStateStore } from '../shared/state/state-store';
 import * as z from '../shared/zod';
-import { DEFAULT_WARNING_DAYS, watchExpiry } from './expiry-watch';
-import { checkSubscriptions } from './subscription-check';
+import { createExpiryWatch, DEFAULT_WARNING_DAYS } from './expiry-watch';
 
 const NAME = 'The expiry-watch function';
 const env = parseEnvironment(
@@ -37,38 +36,34 @@ const instances = loadInstances(process.env, NAME);
 const logger = createLogger('servicenow-token-refresher');
 const dynamo = new DynamoDBClient({});
 const alerting = createAlerting(env, { dynamo, clock: systemClock, logger });
-const sns = new SNSClient({});
-const metrics = createInstanceMetrics(metricScopeFrom(process.env));
-const state = new DynamoStateStore(dynamo, env.STATE_TABLE_NAME);
-const consumerTokens = {
-  store: new ConsumerTokenStore(dynamo, env.STATE_TABLE_NAME),
-  secrets: new SecretsManagerSecretStore(new SecretsManagerClient({})),
-  serviceNow: serviceNowClients(createServiceNowAgent(), systemClock),
-  logger,
-};
+const watch = createExpiryWatch(
+  {
+    clock: systemClock,
+    state: new DynamoStateStore(dynamo, env.STATE_TABLE_NAME),
+    incidents: alerting.incidents,
+    alerts: alerting.alerts,
+    metrics: createInstanceMetrics(metricScopeFrom(process.env)),
+    warningDays: env.EXPIRY_WARNING_DAYS,
+    scheduleIntervalSeconds: env.SCHEDULE_INTERVAL_SECONDS,
+    refreshAheadSeconds: env.REFRESH_AHEAD_SECONDS,
+    consumerTokens: {
+      store: new ConsumerTokenStore(dynamo, env.STATE_TABLE_NAME),
+      secrets: new SecretsManagerSecretStore(new SecretsManagerClient({})),
+      serviceNow: serviceNowClients(createServiceNowAgent(), systemClock),
+      logger,
+    },
+    subscriptions: {
+      sns: new SNSClient({}),
+      topicArn: env.ALERT_TOPIC_ARN,
+      publish: (events) => alerting.notifier.publish(events),
+      logger,
+      stackName: env.STACK_NAME,
+    },
+  },
+  instances,
+);
 
 export const handler = async (_event: unknown, context: Context) => {
   logger.addContext(context);
-  const reports = await watchExpiry(
-    {
-      clock: systemClock,
-      state,
-      incidents: alerting.incidents,
-      alerts: alerting.alerts,
-      metrics,
-      warningDays: env.EXPIRY_WARNING_DAYS,
-      scheduleIntervalSeconds: env.SCHEDULE_INTERVAL_SECONDS,
-      refreshAheadSeconds: env.REFRESH_AHEAD_SECONDS,
-      consumerTokens,
-    },
-    instances,
-  );
-  const subscriptions = await checkSubscriptions({
-    sns,
-    topicArn: env.ALERT_TOPIC_ARN,
-    publish: (events) => alerting.notifier.publish(events),
-    logger,
-    stackName: env.STACK_NAME,
-  });
-  return { reports, subscriptions };
+  return watch();
 };

@@ -12,7 +12,7 @@ import { SecretsManagerSecretStore } from '../shared/secrets/secret-store';
 import { createServiceNowAgent, serviceNowClients } from '../shared/servicenow/servicenow-client';
 import { DynamoStateStore } from '../shared/state/state-store';
 import * as z from '../shared/zod';
-import { Prober } from './prober';
+import { createProber } from './prober';
 
 const NAME = 'The probe function';
 const env = parseEnvironment(
@@ -30,7 +30,7 @@ const logger = createLogger('servicenow-token-refresher');
 const dynamo = new DynamoDBClient({});
 const alerting = createAlerting(env, { dynamo, clock: systemClock, logger });
 const agent = createServiceNowAgent();
-const prober = new Prober(
+const prober = createProber(
   {
     clock: systemClock,
     logger,
@@ -49,6 +49,6 @@ const prober = new Prober(
 
 export const handler = async (_event: unknown, context: Context) => {
   logger.addContext(context);
-  const reports = await prober.run();
+  const reports = await prober();
   return { reports };
 };

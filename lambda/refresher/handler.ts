@@ -16,8 +16,8 @@ import {
 } from '../shared/state/refresh-request-limit';
 import { DynamoStateStore } from '../shared/state/state-store';
 import * as z from '../shared/zod';
-import { createRefreshHandler } from './refresh-handler';
 import { DEFAULT_REFRESH_SETTINGS } from './refresh-policy';
+import { createRefresher } from './refresher';
 
 const seconds = z.coerce.number().check(z.int(), z.positive());
 const env = parseEnvironment(
@@ -39,7 +39,7 @@ const logger = createLogger('servicenow-token-refresher');
 const agent = createServiceNowAgent();
 const dynamo = new DynamoDBClient({});
 const alerting = createAlerting(env, { dynamo, clock: systemClock, logger });
-const refresh = createRefreshHandler(
+const refresher = createRefresher(
   {
     clock: systemClock,
     logger,
@@ -52,16 +52,13 @@ const refresh = createRefreshHandler(
       refreshAheadMs: env.REFRESH_AHEAD_SECONDS * 1000,
     },
     owner: `refresher/${randomUUID()}`,
-  },
-  instances,
-  {
-    alerts: alerting.alerts,
-    notifier: alerting.notifier,
-    metrics: createInstanceMetrics(metricScopeFrom(process.env)),
-    graceMs: alerting.graceMs,
-  },
-  // Whoever holds lambda:InvokeFunction reaches this function: per-token requests only.
-  {
+    reporting: {
+      alerts: alerting.alerts,
+      notifier: alerting.notifier,
+      metrics: createInstanceMetrics(metricScopeFrom(process.env)),
+      graceMs: alerting.graceMs,
+    },
+    // Whoever holds lambda:InvokeFunction reaches this function: per-token requests only.
     invokers: 'anyone-with-invoke',
     requestLimit: new DynamoRefreshRequestLimit(
       dynamo,
@@ -69,9 +66,10 @@ const refresh = createRefreshHandler(
       env.REFRESH_REQUESTS_PER_MINUTE,
     ),
   },
+  instances,
 );
 
 export const handler = async (event: unknown, context: Context) => {
   logger.addContext(context);
-  return refresh(event, context);
+  return refresher(event, context);
 };

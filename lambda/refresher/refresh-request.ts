@@ -1,10 +1,11 @@
 import type { Clock } from '../shared/clock';
 import type { InstanceConfig } from '../shared/instance-config';
 import type { Logger } from '../shared/logger';
+import type { RefreshResult } from '../shared/refresh-requester';
 import type { RefreshRequestLimit } from '../shared/state/refresh-request-limit';
 import type { StateStore } from '../shared/state/state-store';
 import * as z from '../shared/zod';
-import type { RunOptions } from './refresher';
+import type { RunOptions } from './refresh-schedule';
 
 /**
  * What a sync job (or the probe) may ask of the deployed refresher: a new token for ONE instance,
@@ -26,23 +27,16 @@ export type RequestOutcome =
   /** The instance's refresh requests for this minute are spent; the schedule keeps refreshing. */
   | 'request-limited';
 
-export interface RequestResult {
-  readonly instance: string;
-  readonly outcome: string;
-  readonly detail?: string;
-  readonly accessTokenExpiresAt?: string;
-}
-
 export interface RefreshRequestDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly state: Pick<StateStore, 'get'>;
-  readonly limit: Pick<RefreshRequestLimit, 'take' | 'perMinute'>;
+  readonly limit: RefreshRequestLimit;
 }
 
 export type Decided =
   /** Answer without running the refresher. */
-  | { readonly kind: 'answer'; readonly result: RequestResult }
+  | { readonly kind: 'answer'; readonly result: RefreshResult }
   /** Run the refresher for this one instance with these options. */
   | { readonly kind: 'run'; readonly options: Pick<RunOptions, 'force' | 'only'> };
 

@@ -4,8 +4,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlertingHarness } from '../../../harness/alerting-harness';
 import { RefresherFixture } from '../../../harness/refresher-fixture';
-import { createRefreshHandler } from '../../../lambda/refresher/refresh-handler';
 import type { TokenEndpoint } from '../../../lambda/refresher/refresh-instance';
+import { createRefresher } from '../../../lambda/refresher/refresher';
 import { Alerts } from '../../../lambda/shared/alerts/alerts';
 import { systemClock } from '../../../lambda/shared/clock';
 import type { InstanceConfig } from '../../../lambda/shared/instance-config';
@@ -238,19 +238,21 @@ describe('best effort after a stored token', () => {
     await fixture.bootstrap();
     fixture.clock.advance(DAY);
     const before = await fixture.accessToken();
-    const handler = createRefreshHandler(
-      fixture.deps(),
-      fixture.instances.map((i) => i.config),
+    const handler = createRefresher(
       {
-        alerts: alerting.alerts(),
-        notifier: Object.assign(Object.create(alerting.notifier), {
-          publish: async () => {
-            throw awsFailure();
-          },
-        }),
-        metrics: createInstanceMetrics(),
-        graceMs: alerting.graceMs,
+        ...fixture.deps(),
+        reporting: {
+          alerts: alerting.alerts(),
+          notifier: Object.assign(Object.create(alerting.notifier), {
+            publish: async () => {
+              throw awsFailure();
+            },
+          }),
+          metrics: createInstanceMetrics(),
+          graceMs: alerting.graceMs,
+        },
       },
+      fixture.instances.map((i) => i.config),
     );
 
     const response = await handler(force());
@@ -272,22 +274,24 @@ describe('best effort after a stored token', () => {
         return alerting.notifier.email(email);
       },
     });
-    const handler = createRefreshHandler(
-      fixture.deps(),
-      fixture.instances.map((i) => i.config),
+    const handler = createRefresher(
       {
-        alerts: new Alerts({
-          store: alerting.incidents,
-          notifier: flaky,
-          clock: fixture.clock,
-          logger: new Logger({ serviceName: 'servicenow-token-refresher' }),
-          owner: 'fn/refresher-env',
-          settings: alerting.settings,
-        }),
-        notifier: alerting.notifier,
-        metrics: createInstanceMetrics(),
-        graceMs: alerting.graceMs,
+        ...fixture.deps(),
+        reporting: {
+          alerts: new Alerts({
+            store: alerting.incidents,
+            notifier: flaky,
+            clock: fixture.clock,
+            logger: new Logger({ serviceName: 'servicenow-token-refresher' }),
+            owner: 'fn/refresher-env',
+            settings: alerting.settings,
+          }),
+          notifier: alerting.notifier,
+          metrics: createInstanceMetrics(),
+          graceMs: alerting.graceMs,
+        },
       },
+      fixture.instances.map((i) => i.config),
     );
     const first = await handler(force());
     expect(first.results[0]?.outcome).toBe('refresh-token-rejected');
