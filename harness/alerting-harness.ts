@@ -25,8 +25,13 @@ import { bootstrapWithPassword } from '../lambda/shared/password-bootstrap';
 import type { RefreshRequester } from '../lambda/shared/refresh-requester';
 import { ServiceNowClient } from '../lambda/shared/servicenow/servicenow-client';
 import { fingerprint } from '../lambda/shared/state/instance-state';
+import { InMemoryIncidentStore, RecordingNotifier } from './in-memory-stores';
 import { localAwsConfig } from './local-aws/aws-env';
-import type { RefresherFixture } from './refresher-fixture';
+import type {
+  InMemoryRefresherFixture,
+  RefresherFixture,
+  SimulatedRefresherFixture,
+} from './refresher-fixture';
 
 export interface ReceivedEmail {
   readonly subject: string;
@@ -39,90 +44,35 @@ export interface ReceivedEvent {
   readonly detail: Record<string, unknown>;
 }
 
+/** What every test deployment's emails name. */
+const TEST_ALERT_SETTINGS: AlertSettings = {
+  ...DEFAULT_ALERT_SETTINGS,
+  runbook: 'https://runbooks.example.com/servicenow-token.md',
+  deployment: { stackName: 'ServiceNowTokenRefresher', account: '123456789012', region: 'eu-west-1' },
+};
+
 /**
- * Alerting wired as deployed: an SNS topic with an SQS queue subscribed (to read what an email
- * would say), an EventBridge bus with a rule to a second queue, and the incident store in the
- * fixture's state table. Builds refresher, probe and expiry-watch environments on top.
+ * Refresher, probe and expiry-watch environments over one fixture, sharing its incidents and
+ * alert channel, with everything sent readable by the test.
  */
-export class AlertingHarness {
-  readonly incidents: IncidentStore;
-  readonly notifier: Notifier;
-  readonly settings: AlertSettings;
-  private readonly sqs: SQSClient;
+abstract class SimulatedAlerting {
+  readonly settings: AlertSettings = TEST_ALERT_SETTINGS;
   private owners = 0;
   /** Which detail metrics the functions publish (the construct's default: none). */
   metricScope: MetricScope = ALARM_METRICS_ONLY;
 
-  private constructor(
-    readonly fixture: RefresherFixture,
-    readonly topicArn: string,
-    private readonly emailQueue: string,
-    private readonly eventQueue: string,
-    readonly busName: string,
+  protected constructor(
+    readonly fixture: SimulatedRefresherFixture,
+    readonly incidents: IncidentStore,
+    readonly notifier: Notifier,
     readonly graceMs: number,
-  ) {
-    const config = localAwsConfig();
-    this.sqs = new SQSClient(config);
-    this.incidents = new DynamoIncidentStore(fixture.aws.dynamo, fixture.aws.tableName);
-    this.notifier = new AwsNotifier({
-      sns: fixture.aws.sns,
-      events: new EventBridgeClient(config),
-      topicArn,
-      busName,
-    });
-    this.settings = {
-      ...DEFAULT_ALERT_SETTINGS,
-      runbook: 'https://runbooks.example.com/servicenow-token.md',
-      deployment: { stackName: 'ServiceNowTokenRefresher', account: '123456789012', region: 'eu-west-1' },
-    };
-  }
+  ) {}
 
-  static async create(
-    fixture: RefresherFixture,
-    options: { graceMs?: number } = {},
-  ): Promise<AlertingHarness> {
-    const config = localAwsConfig();
-    const sqs = new SQSClient(config);
-    const events = new EventBridgeClient(config);
-    const prefix = fixture.aws.prefix;
-    const topic = await fixture.aws.sns.send(new CreateTopicCommand({ Name: `${prefix}-alerts` }));
-    const queue = async (name: string) => {
-      const url = (await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}-${name}` }))).QueueUrl ?? '';
-      const attrs = await sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
-      );
-      return { url, arn: attrs.Attributes?.QueueArn ?? '' };
-    };
-    const emails = await queue('emails');
-    const eventsQueue = await queue('events');
-    await fixture.aws.sns.send(
-      new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: 'sqs', Endpoint: emails.arn }),
-    );
-    const busName = `${prefix}-bus`;
-    await events.send(new CreateEventBusCommand({ Name: busName }));
-    await events.send(
-      new PutRuleCommand({
-        Name: `${prefix}-all`,
-        EventBusName: busName,
-        EventPattern: JSON.stringify({ source: ['servicenow-token-refresher'] }),
-      }),
-    );
-    await events.send(
-      new PutTargetsCommand({
-        Rule: `${prefix}-all`,
-        EventBusName: busName,
-        Targets: [{ Id: 'q', Arn: eventsQueue.arn }],
-      }),
-    );
-    return new AlertingHarness(
-      fixture,
-      topic.TopicArn ?? '',
-      emails.url,
-      eventsQueue.url,
-      busName,
-      options.graceMs ?? 15 * 60_000,
-    );
-  }
+  /** Every email delivered since the last call, in order. */
+  abstract emails(): Promise<ReceivedEmail[]>;
+
+  /** Every integration event delivered since the last call, in order. */
+  abstract events(): Promise<ReceivedEvent[]>;
 
   /** A new execution environment's view of the incidents. */
   alerts(): Alerts {
@@ -230,8 +180,82 @@ export class AlertingHarness {
     if (result.kind !== 'ok') throw new Error(`renewal failed: ${JSON.stringify(result)}`);
     return result;
   }
+}
 
-  /** Every email delivered since the last call, in order. */
+/**
+ * Alerting wired as deployed: an SNS topic with an SQS queue subscribed (to read what an email
+ * would say), an EventBridge bus with a rule to a second queue, and the incident store in the
+ * fixture's state table (the integration tier).
+ */
+export class AlertingHarness extends SimulatedAlerting {
+  private readonly sqs: SQSClient;
+
+  private constructor(
+    override readonly fixture: RefresherFixture,
+    readonly topicArn: string,
+    private readonly emailQueue: string,
+    private readonly eventQueue: string,
+    readonly busName: string,
+    graceMs: number,
+  ) {
+    const config = localAwsConfig();
+    const notifier = new AwsNotifier({
+      sns: fixture.aws.sns,
+      events: new EventBridgeClient(config),
+      topicArn,
+      busName,
+    });
+    super(fixture, new DynamoIncidentStore(fixture.aws.dynamo, fixture.aws.tableName), notifier, graceMs);
+    this.sqs = new SQSClient(config);
+  }
+
+  static async create(
+    fixture: RefresherFixture,
+    options: { graceMs?: number } = {},
+  ): Promise<AlertingHarness> {
+    const config = localAwsConfig();
+    const sqs = new SQSClient(config);
+    const events = new EventBridgeClient(config);
+    const prefix = fixture.aws.prefix;
+    const topic = await fixture.aws.sns.send(new CreateTopicCommand({ Name: `${prefix}-alerts` }));
+    const queue = async (name: string) => {
+      const url = (await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}-${name}` }))).QueueUrl ?? '';
+      const attrs = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
+      );
+      return { url, arn: attrs.Attributes?.QueueArn ?? '' };
+    };
+    const emails = await queue('emails');
+    const eventsQueue = await queue('events');
+    await fixture.aws.sns.send(
+      new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: 'sqs', Endpoint: emails.arn }),
+    );
+    const busName = `${prefix}-bus`;
+    await events.send(new CreateEventBusCommand({ Name: busName }));
+    await events.send(
+      new PutRuleCommand({
+        Name: `${prefix}-all`,
+        EventBusName: busName,
+        EventPattern: JSON.stringify({ source: ['servicenow-token-refresher'] }),
+      }),
+    );
+    await events.send(
+      new PutTargetsCommand({
+        Rule: `${prefix}-all`,
+        EventBusName: busName,
+        Targets: [{ Id: 'q', Arn: eventsQueue.arn }],
+      }),
+    );
+    return new AlertingHarness(
+      fixture,
+      topic.TopicArn ?? '',
+      emails.url,
+      eventsQueue.url,
+      busName,
+      options.graceMs ?? 15 * 60_000,
+    );
+  }
+
   async emails(): Promise<ReceivedEmail[]> {
     return (await this.drain(this.emailQueue)).map((body) => {
       const envelope = JSON.parse(body) as {
@@ -303,5 +327,24 @@ export class AlertingHarness {
       );
     }
     return bodies;
+  }
+}
+
+/** Alerting in memory: incidents in an in-memory store, emails and events recorded (the unit tier). */
+export class InMemoryAlerting extends SimulatedAlerting {
+  override readonly notifier: RecordingNotifier;
+
+  constructor(fixture: InMemoryRefresherFixture, options: { readonly graceMs?: number } = {}) {
+    const notifier = new RecordingNotifier();
+    super(fixture, new InMemoryIncidentStore(), notifier, options.graceMs ?? 15 * 60_000);
+    this.notifier = notifier;
+  }
+
+  async emails(): Promise<ReceivedEmail[]> {
+    return this.notifier.emails();
+  }
+
+  async events(): Promise<ReceivedEvent[]> {
+    return this.notifier.events();
   }
 }

@@ -116,21 +116,6 @@ describe('alerts over the simulator and the local AWS emulator', () => {
     );
   });
 
-  it('asks for an immediate refresh when a valid token is refused, and says nothing when the new one works', async () => {
-    const alerting = await setUp({
-      instances: [{ name: 'acme', settings: { earlyRefreshMode: 'current-remaining' } }],
-    });
-    const before = await fixture.accessToken();
-    fixture.instance().sim.revoke(before?.accessToken ?? '');
-
-    const [report] = await alerting.prober(alerting.refreshHandler())();
-
-    expect(report?.verdict).toBe('ok-after-refresh');
-    expect((await fixture.accessToken())?.accessToken).not.toBe(before?.accessToken);
-    expect(await alerting.emails()).toEqual([]);
-    expect((await alerting.events()).map((e) => e.detailType)).toContain('Token Refreshed');
-  });
-
   /** The EMF lines the functions wrote: metric names, dimension sets and dimension values. */
   function emfLines() {
     return fixture.logs
@@ -194,16 +179,6 @@ describe('alerts over the simulator and the local AWS emulator', () => {
     expect(metrics.length).toBeGreaterThan(0);
     expect(metrics.every((m) => m.instance === undefined)).toBe(true);
     expect(metrics[0]?._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([['service']]);
-  });
-
-  it('flags an access token lifespan too short for the schedule', async () => {
-    const alerting = await setUp({ registry: { accessTokenLifespanSeconds: 600 } });
-
-    await alerting.watch()();
-
-    const [email] = await alerting.emails();
-    expect(email?.subject).toMatch(/^\[ServiceNow token\] acme: access token lifespan too short since /);
-    expect(email?.body).toMatch(/live 600 s/);
   });
 });
 
