@@ -21,7 +21,7 @@ export interface RefresherDeps extends RefreshDeps {
   /** Metrics, integration events and incidents for every run. @default none: the results only */
   readonly reporting?: RefreshReporting;
   /**
-   * Who reaches this handler. "operators": it runs in-process with the caller's own AWS access (the
+   * Who reaches this refresher. "operators": it runs in-process with the caller's own AWS access (the
    * CLI, tests), so a forced refresh of any instance is allowed. "anyone-with-invoke": the deployed
    * function, which every holder of lambda:InvokeFunction reaches (sync jobs, the probe); it accepts
    * only the schedule and per-token requests (refresh-request.ts), and its answers name no other

@@ -184,10 +184,13 @@ export class Alerts {
       notice === 'opened'
         ? undefined
         : (incident?.subject ?? incidentSubject(kind, incident?.reason ?? reason, ctx));
-    const message = composeMessage(kind, reason, severity, notice, {
-      ...ctx,
-      ...(subject && { incidentSubject: subject }),
-    });
+    const message = composeMessage(
+      { kind, reason, severity, notice },
+      {
+        ...ctx,
+        ...(subject && { incidentSubject: subject }),
+      },
+    );
     return {
       id: randomUUID(),
       notice,
