@@ -28,6 +28,8 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           exclude: [INTEGRATION],
           testTimeout: 60_000,
+          // The CDK tests synthesize (and bundle the three functions) in beforeAll: past 10 s on a busy machine.
+          hookTimeout: 60_000,
           env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
         },
       },
