@@ -4,24 +4,24 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { createRefreshHandler } from '../lambda/refresher/refresh-handler';
 import { DEFAULT_REFRESH_SETTINGS } from '../lambda/refresher/refresh-policy';
+import { createRefresher } from '../lambda/refresher/refresher';
 import { deploymentFacts } from '../lambda/shared/alerting-environment';
 import { Alerts, DEFAULT_ALERT_SETTINGS } from '../lambda/shared/alerts/alerts';
-import { IncidentStore } from '../lambda/shared/alerts/incident-store';
-import { Notifier } from '../lambda/shared/alerts/notifier';
+import { DynamoIncidentStore, type IncidentStore } from '../lambda/shared/alerts/incident-store';
+import { AwsNotifier, type Notifier } from '../lambda/shared/alerts/notifier';
 import { type Clock, systemClock } from '../lambda/shared/clock';
 import { ConsumerTokenStore } from '../lambda/shared/consumers/consumer-tokens';
 import type { InstanceConfig } from '../lambda/shared/instance-config';
 import type { RefreshRequester } from '../lambda/shared/refresh-requester';
-import { SecretStore } from '../lambda/shared/secrets/secret-store';
+import { type SecretStore, SecretsManagerSecretStore } from '../lambda/shared/secrets/secret-store';
 import {
   createServiceNowAgent,
   type ServiceNowClient,
   serviceNowClients,
 } from '../lambda/shared/servicenow/servicenow-client';
 import { AwsClock } from '../lambda/shared/state/aws-clock';
-import { StateStore } from '../lambda/shared/state/state-store';
+import { DynamoStateStore, type StateStore } from '../lambda/shared/state/state-store';
 import type { Deployment } from './deployment';
 import { CliError, EXIT } from './errors';
 import type { Terminal } from './terminal';
@@ -52,11 +52,11 @@ export function createCliContext(
 ): CliContext {
   const clock = systemClock;
   const dynamo = new DynamoDBClient(clientConfig);
-  const secrets = new SecretStore(new SecretsManagerClient(clientConfig));
+  const secrets = new SecretsManagerSecretStore(new SecretsManagerClient(clientConfig));
   // Renew and bootstrap take the refresher's lease: they too refuse to write with a skewed clock.
-  const state = new StateStore(dynamo, deployment.stateTableName, new AwsClock(clock));
-  const incidents = new IncidentStore(dynamo, deployment.stateTableName);
-  const notifier = new Notifier({
+  const state = new DynamoStateStore(dynamo, deployment.stateTableName, new AwsClock(clock));
+  const incidents = new DynamoIncidentStore(dynamo, deployment.stateTableName);
+  const notifier = new AwsNotifier({
     sns: new SNSClient(clientConfig),
     events: new EventBridgeClient(clientConfig),
     topicArn: deployment.alertTopicArn,
@@ -82,7 +82,7 @@ export function createCliContext(
   const serviceNow = serviceNowClients(agent, clock);
   // A forced refresh runs here, with the operator's own access: the deployed function takes only
   // per-token requests from its invokers (sync jobs), never a forced one.
-  const handler = createRefreshHandler(
+  const handler = createRefresher(
     {
       clock,
       logger,

@@ -94,9 +94,9 @@ export class ServiceNowApiClient {
     options: ApiRequest<T>,
   ): Promise<Outcome<T>> {
     return sendToInstance(
-      origin,
-      path,
       {
+        origin,
+        path,
         method: options.method ?? 'GET',
         headers: {
           'user-agent': 'servicenow-token-refresher/client',
@@ -105,12 +105,10 @@ export class ServiceNowApiClient {
           ...(options.body !== undefined && { 'content-type': 'application/json' }),
         },
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        endpoint: 'api',
+        schema: options.schema,
       },
-      'api',
-      options.schema,
-      this.deps.dispatcher,
-      this.limits,
-      this.clock,
+      { dispatcher: this.deps.dispatcher, limits: this.limits, clock: this.clock },
     );
   }
 }

@@ -7,7 +7,7 @@ import {
   accessTokenSecretSchema,
 } from '../lambda/shared/secrets/access-token-secret';
 import { parseSecretJson } from '../lambda/shared/secrets/credentials-secret';
-import { SecretStore } from '../lambda/shared/secrets/secret-store';
+import { type SecretStore, SecretsManagerSecretStore } from '../lambda/shared/secrets/secret-store';
 import { parseInstanceUrl } from '../lambda/shared/servicenow/instance-url';
 import { TokenClientError } from './token-client-error';
 
@@ -114,7 +114,7 @@ export class TokenClient {
     }
     this.clock = deps.clock ?? systemClock;
     this.random = deps.random ?? Math.random;
-    this.store = new SecretStore(deps.secrets);
+    this.store = new SecretsManagerSecretStore(deps.secrets);
     this.pinnedOrigin =
       deps.instanceUrl === undefined ? undefined : parseInstanceUrl(deps.instanceUrl).origin;
   }

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Agent } from 'undici';
-import { createRefreshHandler, type RefreshHandlerOptions } from '../lambda/refresher/refresh-handler';
 import type { RefreshDeps } from '../lambda/refresher/refresh-instance';
 import { DEFAULT_REFRESH_SETTINGS, type RefreshSettings } from '../lambda/refresher/refresh-policy';
+import { createRefresher, type RefresherDeps } from '../lambda/refresher/refresher';
 import type { InstanceConfig } from '../lambda/shared/instance-config';
 import { bootstrapWithPassword } from '../lambda/shared/password-bootstrap';
 import {
@@ -15,7 +15,7 @@ import {
   credentialsSecretSchema,
   type PasswordCredentials,
 } from '../lambda/shared/secrets/credentials-secret';
-import { SecretStore } from '../lambda/shared/secrets/secret-store';
+import { type SecretStore, SecretsManagerSecretStore } from '../lambda/shared/secrets/secret-store';
 import {
   createServiceNowAgent,
   type HttpLimits,
@@ -23,8 +23,12 @@ import {
   serviceNowClients,
 } from '../lambda/shared/servicenow/servicenow-client';
 import type { InstanceState } from '../lambda/shared/state/instance-state';
-import { RefreshRequestLimit } from '../lambda/shared/state/refresh-request-limit';
-import { StateStore } from '../lambda/shared/state/state-store';
+import {
+  DynamoRefreshRequestLimit,
+  type RefreshRequestLimit,
+} from '../lambda/shared/state/refresh-request-limit';
+import { DynamoStateStore, type StateStore } from '../lambda/shared/state/state-store';
+import { InMemoryRefreshRequestLimit, InMemorySecretStore, InMemoryStateStore } from './in-memory-stores';
 import { createLocalAws, type LocalAws } from './local-aws/aws-env';
 import { OutputCapture } from './output-capture';
 import {
@@ -53,13 +57,12 @@ export interface FixtureOptions {
 }
 
 /**
- * The refresher wired to a ServiceNow simulator and the local AWS emulator over real HTTP, on a
- * virtual clock shared by both. Captures every log line so tests can inspect (and scan) them.
+ * The refresher wired to a ServiceNow simulator over real HTTP, on a virtual clock shared by both,
+ * with its stores in the local AWS emulator (RefresherFixture) or in memory (InMemoryRefresherFixture).
+ * Captures every log line so tests can inspect (and scan) them.
  */
-export class RefresherFixture {
+export abstract class SimulatedRefresherFixture {
   readonly logs = new OutputCapture();
-  readonly secrets: SecretStore;
-  readonly state: StateStore;
   readonly settings: RefreshSettings;
   private readonly agent: Agent;
 
@@ -70,54 +73,25 @@ export class RefresherFixture {
   private readonly closers: (() => Promise<void> | void)[] = [];
   private handlers = 0;
 
-  private constructor(
+  protected constructor(
     readonly clock: VirtualClock,
     readonly sim: ServiceNowSimulator,
-    readonly aws: LocalAws,
     readonly instances: readonly FixtureInstance[],
+    readonly secrets: SecretStore,
+    readonly state: StateStore,
     options: FixtureOptions,
   ) {
-    this.secrets = new SecretStore(aws.secrets);
-    this.state = new StateStore(aws.dynamo, aws.tableName);
     this.settings = { ...DEFAULT_REFRESH_SETTINGS, ...options.refresh };
     this.agent = createServiceNowAgent({
       connectTimeoutMs: 2_000,
       headersTimeoutMs: 3_000,
       bodyTimeoutMs: 3_000,
     });
+    this.logs.start();
   }
 
-  static async create(options: FixtureOptions = {}): Promise<RefresherFixture> {
-    const clock = options.clock ?? new VirtualClock();
-    const sim = new ServiceNowSimulator({ clock });
-    const aws = await createLocalAws();
-    const instances: FixtureInstance[] = [];
-    for (const spec of options.instances ?? [{ name: 'acme' }]) {
-      const simInstance = await sim.addInstance(spec.name, spec.settings);
-      const registry = simInstance.addRegistry({
-        clientId: `client-${spec.name}`,
-        clientSecret: `cs-${randomBytes(12).toString('hex')}`,
-        ...options.registry,
-      });
-      const password = `pw-${randomBytes(12).toString('hex')}`;
-      simInstance.addUser({ username: 'svc.token', password });
-      instances.push({
-        config: {
-          name: spec.name,
-          url: simInstance.url,
-          credentialsSecretId: await aws.createSecret(`${spec.name}/credentials`),
-          accessTokenSecretId: await aws.createSecret(`${spec.name}/access-token`),
-        },
-        sim: simInstance,
-        registry,
-        username: 'svc.token',
-        password,
-      });
-    }
-    const fixture = new RefresherFixture(clock, sim, aws, instances, options);
-    fixture.logs.start();
-    return fixture;
-  }
+  /** The per-instance limit on refresh requests, shared by every environment of this fixture. */
+  abstract requestLimit(): RefreshRequestLimit;
 
   instance(name = this.instances[0]?.config.name): FixtureInstance {
     const found = this.instances.find((i) => i.config.name === name);
@@ -150,21 +124,11 @@ export class RefresherFixture {
    * A new execution environment of the refresher function (its own in-memory schedule). In-process
    * callers are operators (forced requests allowed); `invokers: 'anyone-with-invoke'` is the deployed function.
    */
-  handler(overrides: Partial<RefreshDeps> = {}, options: Pick<RefreshHandlerOptions, 'invokers'> = {}) {
-    return createRefreshHandler(
-      this.deps(overrides),
+  handler(overrides: Partial<RefresherDeps> = {}) {
+    return createRefresher(
+      { requestLimit: this.requestLimit(), ...this.deps(overrides), ...overrides },
       this.instances.map((i) => i.config),
-      undefined,
-      {
-        ...options,
-        requestLimit: this.requestLimit(),
-      },
     );
-  }
-
-  /** The per-instance limit on refresh requests, in the emulator's state table. */
-  requestLimit(): RefreshRequestLimit {
-    return new RefreshRequestLimit(this.aws.dynamo, this.aws.tableName);
   }
 
   /** What `snow-token bootstrap` does: a password grant, both secrets and the state, under the lease. */
@@ -217,6 +181,12 @@ export class RefresherFixture {
     return this.instances.flatMap((i) => [i.registry.clientSecret, i.password, ...i.sim.issuedTokens()]);
   }
 
+  /** The secret values that appear in what the system logged so far: none, or a leak. */
+  leakedSecrets(): string[] {
+    const logged = this.logs.text();
+    return this.secretValues().filter((secret) => logged.includes(secret));
+  }
+
   onClose(fn: () => Promise<void> | void): void {
     this.closers.push(fn);
   }
@@ -231,6 +201,98 @@ export class RefresherFixture {
     for (const fn of this.closers.splice(0)) await fn();
     await this.sim.close();
     await this.agent.close();
+  }
+}
+
+/** Simulated instances, each with a client, a user and its two (empty) secrets. */
+async function simulatedInstances(
+  sim: ServiceNowSimulator,
+  options: FixtureOptions,
+  createSecret: (name: string) => Promise<string>,
+): Promise<FixtureInstance[]> {
+  const instances: FixtureInstance[] = [];
+  for (const spec of options.instances ?? [{ name: 'acme' }]) {
+    const simInstance = await sim.addInstance(spec.name, spec.settings);
+    const registry = simInstance.addRegistry({
+      clientId: `client-${spec.name}`,
+      clientSecret: `cs-${randomBytes(12).toString('hex')}`,
+      ...options.registry,
+    });
+    const password = `pw-${randomBytes(12).toString('hex')}`;
+    simInstance.addUser({ username: 'svc.token', password });
+    instances.push({
+      config: {
+        name: spec.name,
+        url: simInstance.url,
+        credentialsSecretId: await createSecret(`${spec.name}/credentials`),
+        accessTokenSecretId: await createSecret(`${spec.name}/access-token`),
+      },
+      sim: simInstance,
+      registry,
+      username: 'svc.token',
+      password,
+    });
+  }
+  return instances;
+}
+
+/** The refresher with its stores in the local AWS emulator (the integration tier). */
+export class RefresherFixture extends SimulatedRefresherFixture {
+  private constructor(
+    clock: VirtualClock,
+    sim: ServiceNowSimulator,
+    readonly aws: LocalAws,
+    instances: readonly FixtureInstance[],
+    options: FixtureOptions,
+  ) {
+    const secrets = new SecretsManagerSecretStore(aws.secrets);
+    super(clock, sim, instances, secrets, new DynamoStateStore(aws.dynamo, aws.tableName), options);
+  }
+
+  static async create(options: FixtureOptions = {}): Promise<RefresherFixture> {
+    const clock = options.clock ?? new VirtualClock();
+    const sim = new ServiceNowSimulator({ clock });
+    const aws = await createLocalAws();
+    const instances = await simulatedInstances(sim, options, (name) => aws.createSecret(name));
+    return new RefresherFixture(clock, sim, aws, instances, options);
+  }
+
+  /** In the emulator's state table. */
+  requestLimit(): RefreshRequestLimit {
+    return new DynamoRefreshRequestLimit(this.aws.dynamo, this.aws.tableName);
+  }
+}
+
+/** The refresher with its stores in memory (the unit tier: no emulator). */
+export class InMemoryRefresherFixture extends SimulatedRefresherFixture {
+  private readonly limit = new InMemoryRefreshRequestLimit();
+
+  private constructor(
+    clock: VirtualClock,
+    sim: ServiceNowSimulator,
+    instances: readonly FixtureInstance[],
+    stores: { readonly secrets: InMemorySecretStore; readonly state: InMemoryStateStore },
+    options: FixtureOptions,
+  ) {
+    super(clock, sim, instances, stores.secrets, stores.state, options);
+  }
+
+  static async create(options: FixtureOptions = {}): Promise<InMemoryRefresherFixture> {
+    const clock = options.clock ?? new VirtualClock();
+    const sim = new ServiceNowSimulator({ clock });
+    const secrets = new InMemorySecretStore();
+    const instances = await simulatedInstances(sim, options, async (name) => secrets.create(name));
+    return new InMemoryRefresherFixture(
+      clock,
+      sim,
+      instances,
+      { secrets, state: new InMemoryStateStore() },
+      options,
+    );
+  }
+
+  requestLimit(): RefreshRequestLimit {
+    return this.limit;
   }
 }
 

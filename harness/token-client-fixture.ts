@@ -18,7 +18,7 @@ export interface InvocationRecord {
  */
 export function inProcessRefresherLambda(fixture: RefresherFixture) {
   // The deployed function, as sync jobs reach it.
-  const handler = fixture.handler({}, { invokers: 'anyone-with-invoke' });
+  const handler = fixture.handler({ invokers: 'anyone-with-invoke' });
   const invocations: InvocationRecord[] = [];
   const lambda: Pick<LambdaClient, 'send'> = {
     send: (async (command: { input: { Payload?: Uint8Array } }) => {

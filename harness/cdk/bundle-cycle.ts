@@ -8,9 +8,9 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { systemClock } from '../../lambda/shared/clock';
 import type { InstanceConfig } from '../../lambda/shared/instance-config';
 import { bootstrapWithPassword } from '../../lambda/shared/password-bootstrap';
-import { SecretStore } from '../../lambda/shared/secrets/secret-store';
+import { SecretsManagerSecretStore } from '../../lambda/shared/secrets/secret-store';
 import { createServiceNowAgent, ServiceNowClient } from '../../lambda/shared/servicenow/servicenow-client';
-import { StateStore } from '../../lambda/shared/state/state-store';
+import { DynamoStateStore } from '../../lambda/shared/state/state-store';
 import { localAwsConfig } from '../local-aws/aws-env';
 import { type RegistryRecord, ServiceNowSimulator, type SimInstance } from '../servicenow-simulator';
 
@@ -59,8 +59,8 @@ export class RehearsalInstance {
       const result = await bootstrapWithPassword(
         {
           clock: systemClock,
-          secrets: new SecretStore(new SecretsManagerClient(aws)),
-          state: new StateStore(new DynamoDBClient(aws), tableName),
+          secrets: new SecretsManagerSecretStore(new SecretsManagerClient(aws)),
+          state: new DynamoStateStore(new DynamoDBClient(aws), tableName),
           client: new ServiceNowClient(config.url, { dispatcher: agent, clock: systemClock }),
           owner: 'cli/rehearsal',
         },

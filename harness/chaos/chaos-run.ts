@@ -3,23 +3,24 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { watchExpiry } from '../../lambda/expiry-watch/expiry-watch';
-import { Prober } from '../../lambda/probe/prober';
-import { createRefreshHandler, type RefreshResponse } from '../../lambda/refresher/refresh-handler';
+import { createExpiryWatch } from '../../lambda/expiry-watch/expiry-watch';
+import { createProber, type Prober } from '../../lambda/probe/prober';
+import { createRefresher, type Refresher } from '../../lambda/refresher/refresher';
 import { Alerts } from '../../lambda/shared/alerts/alerts';
-import { IncidentStore } from '../../lambda/shared/alerts/incident-store';
-import { Notifier } from '../../lambda/shared/alerts/notifier';
+import { DynamoIncidentStore } from '../../lambda/shared/alerts/incident-store';
+import { AwsNotifier } from '../../lambda/shared/alerts/notifier';
 import type { Clock } from '../../lambda/shared/clock';
 import type { InstanceConfig } from '../../lambda/shared/instance-config';
 import { createInstanceMetrics } from '../../lambda/shared/metrics';
 import { bootstrapWithPassword } from '../../lambda/shared/password-bootstrap';
+import type { RefreshResponse } from '../../lambda/shared/refresh-requester';
 import { accessTokenSecretSchema } from '../../lambda/shared/secrets/access-token-secret';
 import { parseSecretJson, passwordCredentialsSchema } from '../../lambda/shared/secrets/credentials-secret';
-import { SecretStore } from '../../lambda/shared/secrets/secret-store';
+import { SecretsManagerSecretStore } from '../../lambda/shared/secrets/secret-store';
 import { createServiceNowAgent, ServiceNowClient } from '../../lambda/shared/servicenow/servicenow-client';
 import { AwsClock, MAX_CLOCK_SKEW_MS } from '../../lambda/shared/state/aws-clock';
 import { fingerprint } from '../../lambda/shared/state/instance-state';
-import { StateStore } from '../../lambda/shared/state/state-store';
+import { DynamoStateStore } from '../../lambda/shared/state/state-store';
 import { AlertingHarness, type ReceivedEmail } from '../alerting-harness';
 import { type AwsFault, AwsFaultProxy } from '../aws-fault-proxy';
 import { localAwsConfig } from '../local-aws/aws-env';
@@ -153,8 +154,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
 }
 
-type RefreshHandler = ReturnType<typeof createRefreshHandler>;
-
 interface Mirror {
   access?: string;
   credentials?: string;
@@ -182,8 +181,8 @@ class ChaosRun {
   private readonly applied = new Map<string, string>();
   private nextEvent = 0;
   private envs = 0;
-  private refresher: RefreshHandler;
-  private probeRefresher: RefreshHandler;
+  private refresher: Refresher;
+  private probeRefresher: Refresher;
   private prober: Prober;
   private readonly agent = createServiceNowAgent({
     connectTimeoutMs: 1_000,
@@ -237,14 +236,14 @@ class ChaosRun {
       { step: 'initialize', name: 'chaosMirror' },
     );
     const dynamo = new DynamoDBClient(config);
-    const notifier = new Notifier({
+    const notifier = new AwsNotifier({
       sns: new SNSClient(config),
       events: new EventBridgeClient(config),
       topicArn: this.harness.topicArn,
       busName: this.harness.busName,
     });
     const alerts = new Alerts({
-      store: new IncidentStore(dynamo, this.fixture.aws.tableName),
+      store: new DynamoIncidentStore(dynamo, this.fixture.aws.tableName),
       notifier,
       clock: this.clock,
       logger: new Logger({ serviceName: 'servicenow-token-refresher' }),
@@ -253,9 +252,9 @@ class ChaosRun {
     });
     return {
       clock: envClock,
-      secrets: new SecretStore(secrets),
-      state: new StateStore(dynamo, this.fixture.aws.tableName, new AwsClock(envClock)),
-      incidents: new IncidentStore(dynamo, this.fixture.aws.tableName),
+      secrets: new SecretsManagerSecretStore(secrets),
+      state: new DynamoStateStore(dynamo, this.fixture.aws.tableName, new AwsClock(envClock)),
+      incidents: new DynamoIncidentStore(dynamo, this.fixture.aws.tableName),
       notifier,
       alerts,
     };
@@ -290,40 +289,42 @@ class ChaosRun {
 
   private refresherEnvironment(skewMs = 0) {
     const aws = this.awsClients(skewMs);
-    return createRefreshHandler(
-      this.fixture.deps({
-        clock: aws.clock,
-        secrets: aws.secrets,
-        state: aws.state,
-        tokenEndpoint: (instance) => ({
-          requestToken: async (grant) => {
-            const outcome = await this.snClient(instance, aws.clock).requestToken(grant);
-            const delayMs = this.slowGrants.get(instance.name);
-            if (delayMs !== undefined) {
-              // The answer arrives this late: ServiceNow has acted on the grant (and rotated) already.
-              this.slowGrants.delete(instance.name);
-              await this.clock.sleep(delayMs);
-              // A ServiceNow that answers this slowly is not "reachable" for the validity check.
-              this.disruptedAt.set(instance.name, this.clock.now());
-            }
-            return outcome;
-          },
-        }),
-        random: this.random,
-      }),
-      this.configs,
+    return createRefresher(
       {
-        alerts: aws.alerts,
-        notifier: aws.notifier,
-        metrics: createInstanceMetrics(),
-        graceMs: this.harness.graceMs,
+        ...this.fixture.deps({
+          clock: aws.clock,
+          secrets: aws.secrets,
+          state: aws.state,
+          tokenEndpoint: (instance) => ({
+            requestToken: async (grant) => {
+              const outcome = await this.snClient(instance, aws.clock).requestToken(grant);
+              const delayMs = this.slowGrants.get(instance.name);
+              if (delayMs !== undefined) {
+                // The answer arrives this late: ServiceNow has acted on the grant (and rotated) already.
+                this.slowGrants.delete(instance.name);
+                await this.clock.sleep(delayMs);
+                // A ServiceNow that answers this slowly is not "reachable" for the validity check.
+                this.disruptedAt.set(instance.name, this.clock.now());
+              }
+              return outcome;
+            },
+          }),
+          random: this.random,
+        }),
+        reporting: {
+          alerts: aws.alerts,
+          notifier: aws.notifier,
+          metrics: createInstanceMetrics(),
+          graceMs: this.harness.graceMs,
+        },
       },
+      this.configs,
     );
   }
 
   private proberEnvironment(): Prober {
     const aws = this.awsClients();
-    return new Prober(
+    return createProber(
       {
         clock: this.clock,
         logger: new Logger({ serviceName: 'servicenow-token-refresher' }),
@@ -381,7 +382,7 @@ class ChaosRun {
     }
     const watch = () => {
       const aws = this.awsClients();
-      return watchExpiry(
+      return createExpiryWatch(
         {
           clock: this.clock,
           state: aws.state,
@@ -393,7 +394,7 @@ class ChaosRun {
           refreshAheadSeconds: 300,
         },
         this.configs,
-      );
+      )();
     };
     let lastCheckpoint = this.clock.now();
     let lastDrain = this.clock.now();
@@ -412,7 +413,7 @@ class ChaosRun {
       })
       .every('probe', 5 * MINUTE, async () => {
         this.count(this.invocations, 'probe');
-        await this.prober.run();
+        await this.prober();
       })
       .every('expiry-watch', DAY, async () => {
         this.count(this.invocations, 'expiry-watch');
@@ -506,7 +507,7 @@ class ChaosRun {
   }
 
   private readonly slowGrants = new Map<string, number>();
-  private skewed: { handler: RefreshHandler; until: number; skewMs: number } | undefined;
+  private skewed: { handler: Refresher; until: number; skewMs: number } | undefined;
 
   private duplicate = false;
 
@@ -567,7 +568,7 @@ class ChaosRun {
     this.simLogSeen = log.length;
   }
 
-  private async invokeRefresher(handler: RefreshHandler, label: string): Promise<void> {
+  private async invokeRefresher(handler: Refresher, label: string): Promise<void> {
     this.count(this.invocations, label);
     let response: RefreshResponse;
     try {

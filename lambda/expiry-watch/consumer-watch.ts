@@ -24,9 +24,9 @@ export const CONSUMER_KINDS: readonly IncidentKind[] = ['consumer-token-expiry',
 export const VERIFY_EVERY_MS = 20 * 3_600_000;
 
 export interface ConsumerWatchDeps {
-  readonly store: ConsumerTokenStore;
+  readonly store: Pick<ConsumerTokenStore, 'listMany' | 'update'>;
   /** Reads watched tokens' secrets (only the expiry watch is granted them). */
-  readonly secrets: SecretStore;
+  readonly secrets: Pick<SecretStore, 'read'>;
   /** Host-pinned, one per configured instance: the only place a watched token is sent. */
   readonly serviceNow: (instance: InstanceConfig) => Pick<ServiceNowClient, 'requestToken'>;
   readonly logger: Logger;
@@ -34,7 +34,7 @@ export interface ConsumerWatchDeps {
 
 interface SharedDeps {
   readonly clock: Clock;
-  readonly incidents: IncidentStore;
+  readonly incidents: Pick<IncidentStore, 'getMany'>;
   readonly alerts: Alerts;
   readonly warningDays: readonly number[];
 }
@@ -67,7 +67,7 @@ export async function watchConsumerTokens(
       ['consumer-token-expiry', countdown(end, now, thresholds)],
     ];
     const notices: string[] = [];
-    const proof = await verify(consumer, instance, token, now, end);
+    const proof = await verify(consumer, { instance, token, now, end });
     if (proof) {
       checks.push(['consumer-token-refused', proof.seen]);
       notices.push(`verified:${proof.verdict}`);
@@ -104,10 +104,18 @@ type Verdict = NonNullable<ConsumerToken['lastVerdict']>;
  */
 async function verify(
   deps: ConsumerWatchDeps,
-  instance: InstanceConfig,
-  token: ConsumerToken,
-  now: number,
-  end: number,
+  {
+    instance,
+    token,
+    now,
+    end,
+  }: {
+    readonly instance: InstanceConfig;
+    readonly token: ConsumerToken;
+    readonly now: number;
+    /** When the token dies (clock ms). */
+    readonly end: number;
+  },
 ): Promise<{ readonly verdict: Verdict; readonly seen: Observation } | undefined> {
   if (!token.watched || token.rotating || now >= end) return undefined;
   if (token.lastVerifiedAt !== undefined && now - token.lastVerifiedAt < VERIFY_EVERY_MS) return undefined;

@@ -9,14 +9,19 @@ import { refreshTokenExpiresAt } from '../shared/secrets/credentials-secret';
 import type { InstanceState } from '../shared/state/instance-state';
 import type { StateStore } from '../shared/state/state-store';
 import { type ConsumerWatchDeps, watchConsumerTokens } from './consumer-watch';
+import {
+  checkSubscriptions,
+  type SubscriptionCheckDeps,
+  type SubscriptionVerdict,
+} from './subscription-check';
 
 const DAY = 86_400_000;
 const WATCH_KINDS: readonly IncidentKind[] = ['refresh-token-expiry', 'certificate-expiry', 'config-drift'];
 
 export interface ExpiryWatchDeps {
   readonly clock: Clock;
-  readonly state: StateStore;
-  readonly incidents: IncidentStore;
+  readonly state: Pick<StateStore, 'getMany'>;
+  readonly incidents: Pick<IncidentStore, 'getMany'>;
   readonly alerts: Alerts;
   readonly metrics: InstanceMetrics;
   readonly warningDays: readonly number[];
@@ -24,6 +29,31 @@ export interface ExpiryWatchDeps {
   readonly refreshAheadSeconds: number;
   /** Tokens handed off to other tools: counted down (and, when watched, proven) here too. */
   readonly consumerTokens?: ConsumerWatchDeps;
+  /** The alert topic's subscriptions, checked after the countdowns. @default not checked */
+  readonly subscriptions?: SubscriptionCheckDeps;
+}
+
+export interface ExpiryWatchResult {
+  readonly reports: readonly WatchReport[];
+  /** Set when the subscriptions were checked. */
+  readonly subscriptions?: SubscriptionVerdict;
+}
+
+/** One daily run of the expiry watch. */
+export type ExpiryWatch = () => Promise<ExpiryWatchResult>;
+
+/**
+ * The daily watch: the countdown to every fixed end (refresh tokens, certificates, tokens handed
+ * off to other tools), the access-token lifespan against the schedule, and whether anybody reads
+ * the alert emails. Built once per execution environment like the other cores; it remembers
+ * nothing between runs.
+ */
+export function createExpiryWatch(deps: ExpiryWatchDeps, instances: readonly InstanceConfig[]): ExpiryWatch {
+  return async () => {
+    const reports = await watchExpiry(deps, instances);
+    if (!deps.subscriptions) return { reports };
+    return { reports, subscriptions: await checkSubscriptions(deps.subscriptions) };
+  };
 }
 
 export interface WatchReport {
@@ -39,7 +69,7 @@ export interface WatchReport {
  * the watch runs), then daily once it has passed; a renewal closes it. Also flags an access-token
  * lifespan too short for the schedule.
  */
-export async function watchExpiry(
+async function watchExpiry(
   deps: ExpiryWatchDeps,
   instances: readonly InstanceConfig[],
 ): Promise<WatchReport[]> {

@@ -9,12 +9,11 @@ import { DEFAULT_EXPIRY_WARNING_DAYS } from '../shared/deployment-contract';
 import { loadInstances, parseEnvironment } from '../shared/environment';
 import { createLogger } from '../shared/logger';
 import { createInstanceMetrics, metricScopeFrom } from '../shared/metrics';
-import { SecretStore } from '../shared/secrets/secret-store';
+import { SecretsManagerSecretStore } from '../shared/secrets/secret-store';
 import { createServiceNowAgent, serviceNowClients } from '../shared/servicenow/servicenow-client';
-import { StateStore } from '../shared/state/state-store';
+import { DynamoStateStore } from '../shared/state/state-store';
 import * as z from '../shared/zod';
-import { watchExpiry } from './expiry-watch';
-import { checkSubscriptions } from './subscription-check';
+import { createExpiryWatch } from './expiry-watch';
 
 const NAME = 'The expiry-watch function';
 const env = parseEnvironment(
@@ -38,38 +37,34 @@ const instances = loadInstances(process.env, NAME);
 const logger = createLogger(process.env);
 const dynamo = new DynamoDBClient({});
 const alerting = createAlerting(env, { dynamo, clock: systemClock, logger });
-const sns = new SNSClient({});
-const metrics = createInstanceMetrics(metricScopeFrom(process.env));
-const state = new StateStore(dynamo, env.STATE_TABLE_NAME);
-const consumerTokens = {
-  store: new ConsumerTokenStore(dynamo, env.STATE_TABLE_NAME),
-  secrets: new SecretStore(new SecretsManagerClient({})),
-  serviceNow: serviceNowClients(createServiceNowAgent(), systemClock),
-  logger,
-};
+const watch = createExpiryWatch(
+  {
+    clock: systemClock,
+    state: new DynamoStateStore(dynamo, env.STATE_TABLE_NAME),
+    incidents: alerting.incidents,
+    alerts: alerting.alerts,
+    metrics: createInstanceMetrics(metricScopeFrom(process.env)),
+    warningDays: env.EXPIRY_WARNING_DAYS,
+    scheduleIntervalSeconds: env.SCHEDULE_INTERVAL_SECONDS,
+    refreshAheadSeconds: env.REFRESH_AHEAD_SECONDS,
+    consumerTokens: {
+      store: new ConsumerTokenStore(dynamo, env.STATE_TABLE_NAME),
+      secrets: new SecretsManagerSecretStore(new SecretsManagerClient({})),
+      serviceNow: serviceNowClients(createServiceNowAgent(), systemClock),
+      logger,
+    },
+    subscriptions: {
+      sns: new SNSClient({}),
+      topicArn: env.ALERT_TOPIC_ARN,
+      publish: (events) => alerting.notifier.publish(events),
+      logger,
+      stackName: env.STACK_NAME,
+    },
+  },
+  instances,
+);
 
 export const handler = async (_event: unknown, context: Context) => {
   logger.addContext(context);
-  const reports = await watchExpiry(
-    {
-      clock: systemClock,
-      state,
-      incidents: alerting.incidents,
-      alerts: alerting.alerts,
-      metrics,
-      warningDays: env.EXPIRY_WARNING_DAYS,
-      scheduleIntervalSeconds: env.SCHEDULE_INTERVAL_SECONDS,
-      refreshAheadSeconds: env.REFRESH_AHEAD_SECONDS,
-      consumerTokens,
-    },
-    instances,
-  );
-  const subscriptions = await checkSubscriptions({
-    sns,
-    topicArn: env.ALERT_TOPIC_ARN,
-    publish: (events) => alerting.notifier.publish(events),
-    logger,
-    stackName: env.STACK_NAME,
-  });
-  return { reports, subscriptions };
+  return watch();
 };

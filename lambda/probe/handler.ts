@@ -8,11 +8,11 @@ import { loadInstances, parseEnvironment } from '../shared/environment';
 import { createLogger } from '../shared/logger';
 import { createInstanceMetrics, metricScopeFrom } from '../shared/metrics';
 import { LambdaRefreshRequester } from '../shared/refresh-requester';
-import { SecretStore } from '../shared/secrets/secret-store';
+import { SecretsManagerSecretStore } from '../shared/secrets/secret-store';
 import { createServiceNowAgent, serviceNowClients } from '../shared/servicenow/servicenow-client';
-import { StateStore } from '../shared/state/state-store';
+import { DynamoStateStore } from '../shared/state/state-store';
 import * as z from '../shared/zod';
-import { Prober } from './prober';
+import { createProber } from './prober';
 
 const NAME = 'The probe function';
 const env = parseEnvironment(
@@ -30,12 +30,12 @@ const logger = createLogger(process.env);
 const dynamo = new DynamoDBClient({});
 const alerting = createAlerting(env, { dynamo, clock: systemClock, logger });
 const agent = createServiceNowAgent();
-const prober = new Prober(
+const prober = createProber(
   {
     clock: systemClock,
     logger,
-    secrets: new SecretStore(new SecretsManagerClient({})),
-    state: new StateStore(dynamo, env.STATE_TABLE_NAME),
+    secrets: new SecretsManagerSecretStore(new SecretsManagerClient({})),
+    state: new DynamoStateStore(dynamo, env.STATE_TABLE_NAME),
     incidents: alerting.incidents,
     alerts: alerting.alerts,
     metrics: createInstanceMetrics(metricScopeFrom(process.env)),
@@ -49,6 +49,6 @@ const prober = new Prober(
 
 export const handler = async (_event: unknown, context: Context) => {
   logger.addContext(context);
-  const reports = await prober.run();
+  const reports = await prober();
   return { reports };
 };

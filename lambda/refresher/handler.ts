@@ -7,17 +7,17 @@ import { systemClock } from '../shared/clock';
 import { loadInstances, parseEnvironment } from '../shared/environment';
 import { createLogger } from '../shared/logger';
 import { createInstanceMetrics, metricScopeFrom } from '../shared/metrics';
-import { SecretStore } from '../shared/secrets/secret-store';
+import { SecretsManagerSecretStore } from '../shared/secrets/secret-store';
 import { createServiceNowAgent, serviceNowClients } from '../shared/servicenow/servicenow-client';
 import { AwsClock } from '../shared/state/aws-clock';
 import {
   DEFAULT_REFRESH_REQUESTS_PER_MINUTE,
-  RefreshRequestLimit,
+  DynamoRefreshRequestLimit,
 } from '../shared/state/refresh-request-limit';
-import { StateStore } from '../shared/state/state-store';
+import { DynamoStateStore } from '../shared/state/state-store';
 import * as z from '../shared/zod';
-import { createRefreshHandler } from './refresh-handler';
 import { DEFAULT_REFRESH_SETTINGS } from './refresh-policy';
+import { createRefresher } from './refresher';
 
 const seconds = z.coerce.number().check(z.int(), z.positive());
 const env = parseEnvironment(
@@ -39,12 +39,12 @@ const logger = createLogger(process.env);
 const agent = createServiceNowAgent();
 const dynamo = new DynamoDBClient({});
 const alerting = createAlerting(env, { dynamo, clock: systemClock, logger });
-const refresh = createRefreshHandler(
+const refresher = createRefresher(
   {
     clock: systemClock,
     logger,
-    secrets: new SecretStore(new SecretsManagerClient({})),
-    state: new StateStore(dynamo, env.STATE_TABLE_NAME, new AwsClock(systemClock)),
+    secrets: new SecretsManagerSecretStore(new SecretsManagerClient({})),
+    state: new DynamoStateStore(dynamo, env.STATE_TABLE_NAME, new AwsClock(systemClock)),
     tokenEndpoint: serviceNowClients(agent, systemClock),
     settings: {
       ...DEFAULT_REFRESH_SETTINGS,
@@ -52,22 +52,24 @@ const refresh = createRefreshHandler(
       refreshAheadMs: env.REFRESH_AHEAD_SECONDS * 1000,
     },
     owner: `refresher/${randomUUID()}`,
+    reporting: {
+      alerts: alerting.alerts,
+      notifier: alerting.notifier,
+      metrics: createInstanceMetrics(metricScopeFrom(process.env)),
+      graceMs: alerting.graceMs,
+    },
+    // Whoever holds lambda:InvokeFunction reaches this function: per-token requests only.
+    invokers: 'anyone-with-invoke',
+    requestLimit: new DynamoRefreshRequestLimit(
+      dynamo,
+      env.STATE_TABLE_NAME,
+      env.REFRESH_REQUESTS_PER_MINUTE,
+    ),
   },
   instances,
-  {
-    alerts: alerting.alerts,
-    notifier: alerting.notifier,
-    metrics: createInstanceMetrics(metricScopeFrom(process.env)),
-    graceMs: alerting.graceMs,
-  },
-  // Whoever holds lambda:InvokeFunction reaches this function: per-token requests only.
-  {
-    invokers: 'anyone-with-invoke',
-    requestLimit: new RefreshRequestLimit(dynamo, env.STATE_TABLE_NAME, env.REFRESH_REQUESTS_PER_MINUTE),
-  },
 );
 
 export const handler = async (event: unknown, context: Context) => {
   logger.addContext(context);
-  return refresh(event, context);
+  return refresher(event, context);
 };

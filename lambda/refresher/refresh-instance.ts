@@ -119,7 +119,7 @@ export async function refreshInstance(
       released = true;
       return { instance: instance.name, outcome: 'not-due', state: current };
     }
-    const result = await refreshLeased(deps, hold, current, commit);
+    const result = await refreshLeased({ deps, hold, state: current, commit });
     // A stored token or a recorded failure released the lease with its commit.
     if (result.state && result.outcome !== 'rate-limited') released = true;
     return result;
@@ -156,12 +156,20 @@ function clockSkew(deps: RefreshDeps, instance: InstanceConfig, error: ClockSkew
   return { instance: instance.name, outcome: 'clock-skew', detail: error.message };
 }
 
-async function refreshLeased(
-  deps: RefreshDeps,
-  hold: HeldLease,
-  state: InstanceState,
-  commit: (patch: StatePatch) => Promise<InstanceState>,
-): Promise<InstanceResult> {
+/** One attempt on one instance under its lease: what every step after the lease needs. */
+interface LeasedAttempt {
+  readonly deps: RefreshDeps;
+  readonly hold: HeldLease;
+  /** The state as read under the lease. */
+  readonly state: InstanceState;
+  /** The final write: the patch, with the lease released. */
+  readonly commit: (patch: StatePatch) => Promise<InstanceState>;
+}
+
+async function refreshLeased(leased: LeasedAttempt): Promise<InstanceResult> {
+  let attempt = leased;
+  const { deps, hold } = attempt;
+  let { state } = attempt;
   const { clock, logger, secrets, settings } = deps;
   const instance = hold.instance;
   const now = clock.now();
@@ -181,12 +189,12 @@ async function refreshLeased(
   const read = await secrets.read(instance.credentialsSecretId);
   if (read.kind === 'missing') {
     const detail = `no credentials yet: run "snow-token bootstrap ${instance.name}"`;
-    return failure(deps, instance, state, commit, 'not-bootstrapped', detail, false);
+    return failure(attempt, { outcome: 'not-bootstrapped', detail, transient: false });
   }
   const parsed = parseSecretJson(credentialsSecretSchema, read.text);
   if (parsed.kind === 'invalid') {
     const detail = `the credentials secret ${instance.credentialsSecretId} is not valid (${parsed.problem}); it was left as it is. Run "snow-token renew ${instance.name}" to rewrite it`;
-    return failure(deps, instance, state, commit, 'invalid-credentials-secret', detail, false);
+    return failure(attempt, { outcome: 'invalid-credentials-secret', detail, transient: false });
   }
   let credentials = parsed.value;
   let grant: TokenGrant;
@@ -195,7 +203,7 @@ async function refreshLeased(
   } catch (error) {
     // A private key that does not parse: no grant can be built until the secret is fixed.
     const detail = `the credentials secret ${instance.credentialsSecretId} holds a private key that cannot sign (${(error as Error).name}); it was left as it is. Store a working key: snow-token bootstrap ${instance.name} --grant ${credentials.grant} --new-client`;
-    return failure(deps, instance, state, commit, 'invalid-credentials-secret', detail, false);
+    return failure(attempt, { outcome: 'invalid-credentials-secret', detail, transient: false });
   }
 
   // The grant is the irreversible step: only start it with room for the slowest answer and the writes.
@@ -216,10 +224,16 @@ async function refreshLeased(
       grantStartedAt: clock.now(),
     },
   );
+  attempt = { ...attempt, state };
 
   // Retries within the run are for blips; once failures span runs, one attempt per run is enough.
   const attempts = (state.consecutiveFailures ?? 0) >= 2 ? 1 : MAX_ATTEMPTS;
-  const outcome = await requestWithRetries(deps, instance, grant, attempts, grantDeadline);
+  const outcome = await requestWithRetries(deps, {
+    instance,
+    grant,
+    maxAttempts: attempts,
+    deadline: grantDeadline,
+  });
   if (outcome.kind !== 'ok') {
     // An answer we could read means no token was issued; a timeout or a cut answer may hide one.
     const answered =
@@ -227,33 +241,24 @@ async function refreshLeased(
     const extra: StatePatch = answered ? { grantOpenSince: null } : {};
     if (outcome.kind === 'rejected') {
       const rejection = explainRejection(credentials, clock.now(), instance.name, outcome);
-      const failed = await failure(
-        deps,
-        instance,
-        state,
-        commit,
-        rejection.outcome,
-        rejection.detail,
-        false,
+      const failed = await failure(attempt, {
+        outcome: rejection.outcome,
+        detail: rejection.detail,
+        transient: false,
         credentials,
-        undefined,
         extra,
-      );
+      });
       return { ...failed, cause: outcome };
     }
     const notBefore = retryAtOf(outcome);
-    const failed = await failure(
-      deps,
-      instance,
-      state,
-      commit,
-      outcome.kind,
-      `${describeOutcome(outcome)}${notBefore === undefined ? '' : lapseNote(state.accessTokenExpiresAt, notBefore, clock.now())}`,
-      retryable(outcome),
+    const failed = await failure(attempt, {
+      outcome: outcome.kind,
+      detail: `${describeOutcome(outcome)}${notBefore === undefined ? '' : lapseNote(state.accessTokenExpiresAt, notBefore, clock.now())}`,
+      transient: retryable(outcome),
       credentials,
       notBefore,
       extra,
-    );
+    });
     return { ...failed, cause: outcome };
   }
 
@@ -276,29 +281,41 @@ async function refreshLeased(
       await persistCredentials(deps, hold, credentials);
     } catch (error) {
       if (!(error instanceof RefreshTokenNotStoredError)) throw error;
-      return failure(deps, instance, state, commit, 'refresh-token-not-stored', error.message, false);
+      return failure(attempt, {
+        outcome: 'refresh-token-not-stored',
+        detail: error.message,
+        transient: false,
+      });
     }
     logger.info('ServiceNow issued a new refresh token; stored it', { instance: instance.name });
   }
 
   try {
-    return await storeGranted(deps, hold, state, token, credentials, now, commit);
+    return await storeGranted(attempt, { token, credentials, attemptedAt: now });
   } catch (error) {
     if (!(error instanceof LeaseTooShortError)) throw error;
     // The answer came too late to write the access token; the credentials (and any rotated refresh
     // token in them) are stored already. A fenced commit says so; the next run asks again.
-    return failure(deps, instance, state, commit, 'lease-lapsing', error.message, true, credentials);
+    return failure(attempt, {
+      outcome: 'lease-lapsing',
+      detail: error.message,
+      transient: true,
+      credentials,
+    });
   }
 }
 
+/** A token ServiceNow granted, and the credentials that got it (as stored by now). */
+interface Granted {
+  readonly token: TokenGrantResult;
+  readonly credentials: CredentialsSecret;
+  /** When this attempt began (clock ms). */
+  readonly attemptedAt: number;
+}
+
 async function storeGranted(
-  deps: RefreshDeps,
-  hold: HeldLease,
-  state: InstanceState,
-  token: TokenGrantResult,
-  credentials: CredentialsSecret,
-  now: number,
-  commit: (patch: StatePatch) => Promise<InstanceState>,
+  { deps, hold, state, commit }: LeasedAttempt,
+  { token, credentials, attemptedAt }: Granted,
 ): Promise<InstanceResult> {
   const { clock, logger } = deps;
   const instance = hold.instance;
@@ -314,7 +331,7 @@ async function storeGranted(
   const stored = state.accessTokenExpiresAt;
   const refreshFields = credentialsMirror(credentials);
   const healthy: StatePatch = {
-    lastAttemptAt: now,
+    lastAttemptAt: attemptedAt,
     lastSuccessAt: clock.now(),
     lastOutcomeDetail: null,
     failingSince: null,
@@ -389,11 +406,15 @@ async function storeGranted(
 
 async function requestWithRetries(
   deps: RefreshDeps,
-  instance: InstanceConfig,
-  grant: TokenGrant,
-  maxAttempts: number,
-  deadline: number,
+  request: {
+    readonly instance: InstanceConfig;
+    readonly grant: TokenGrant;
+    readonly maxAttempts: number;
+    /** No retry that would start past this moment (clock ms). */
+    readonly deadline: number;
+  },
 ): Promise<Outcome<TokenGrantResult>> {
+  const { instance, grant, maxAttempts, deadline } = request;
   const { clock } = deps;
   const random = deps.random ?? Math.random;
   const endpoint = deps.tokenEndpoint(instance);
@@ -428,21 +449,29 @@ function lapseNote(accessTokenExpiresAt: number | undefined, notBefore: number, 
   return `; the stored access token ${when} at ${new Date(accessTokenExpiresAt).toISOString()}, before then: sync jobs get no valid token until ${new Date(notBefore).toISOString()}`;
 }
 
-async function failure(
-  deps: RefreshDeps,
-  instance: InstanceConfig,
-  state: InstanceState,
-  commit: (patch: StatePatch) => Promise<InstanceState>,
-  outcome: Exclude<
+/** A failed attempt, as it is recorded. */
+interface Failure {
+  readonly outcome: Exclude<
     RefreshOutcome,
     'refreshed' | 'current-token-returned' | 'not-due' | 'busy' | 'clock-skew' | 'lease-lost'
-  >,
-  detail: string,
-  transient: boolean,
-  credentials?: CredentialsSecret,
-  notBefore?: number,
-  extra?: StatePatch,
+  >;
+  readonly detail: string;
+  /** Worth another try soon (backs off briefly), rather than after `permanentRetryMs`. */
+  readonly transient: boolean;
+  /** The credentials as stored now, mirrored into the state. */
+  readonly credentials?: CredentialsSecret;
+  /** ServiceNow's Retry-After: no request before it. */
+  readonly notBefore?: number;
+  /** Further fields for the same commit. */
+  readonly extra?: StatePatch;
+}
+
+/** Records a failed attempt (and releases the lease); both secrets stay as they were. */
+async function failure(
+  { deps, hold, state, commit }: LeasedAttempt,
+  { outcome, detail, transient, credentials, notBefore, extra }: Failure,
 ): Promise<InstanceResult> {
+  const instance = hold.instance;
   const now = deps.clock.now();
   const consecutiveFailures = (state.consecutiveFailures ?? 0) + 1;
   const backoffUntil = nextAttemptAfterFailure({

@@ -19,7 +19,7 @@ import type { InstanceResult } from './refresh-instance';
 
 export interface RefreshReporting {
   readonly alerts: Alerts;
-  readonly notifier: Notifier;
+  readonly notifier: Pick<Notifier, 'publish'>;
   readonly metrics: InstanceMetrics;
   /** Transient failures alert only after this long. Default 15 min. */
   readonly graceMs: number;

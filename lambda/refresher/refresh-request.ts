@@ -3,10 +3,11 @@ import { INSTANCE_NAME_PATTERN } from '../shared/deployment-contract';
 import type { InstanceConfig } from '../shared/instance-config';
 import type { Logger } from '../shared/logger';
 import type { RequestOutcome } from '../shared/refresh-outcome';
+import type { RefreshResult } from '../shared/refresh-requester';
 import type { RefreshRequestLimit } from '../shared/state/refresh-request-limit';
 import type { StateStore } from '../shared/state/state-store';
 import * as z from '../shared/zod';
-import type { RunOptions } from './refresher';
+import type { RunOptions } from './refresh-schedule';
 
 /**
  * What a sync job (or the probe) may ask of the deployed refresher: a new token for ONE instance,
@@ -32,12 +33,12 @@ export interface RefreshRequestDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly state: Pick<StateStore, 'get'>;
-  readonly limit: Pick<RefreshRequestLimit, 'take' | 'perMinute'>;
+  readonly limit: RefreshRequestLimit;
 }
 
 export type Decided =
   /** Answer without running the refresher. */
-  | { readonly kind: 'answer'; readonly result: RequestResult }
+  | { readonly kind: 'answer'; readonly result: RefreshResult }
   /** Run the refresher for this one instance with these options. */
   | { readonly kind: 'run'; readonly options: Pick<RunOptions, 'force' | 'only'> };
 

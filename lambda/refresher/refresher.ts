@@ -1,153 +1,139 @@
 import type { InstanceConfig } from '../shared/instance-config';
-import type { InstanceState } from '../shared/state/instance-state';
-import { type InstanceResult, type RefreshDeps, refreshInstance } from './refresh-instance';
-import { decide } from './refresh-policy';
+import type { RefreshResponse } from '../shared/refresh-requester';
+import type { RefreshRequestLimit } from '../shared/state/refresh-request-limit';
+import * as z from '../shared/zod';
+import type { RefreshDeps } from './refresh-instance';
+import { type RefreshReporting, reportRefreshResults } from './refresh-report';
+import { decideRefreshRequest, refreshRequestForTokenSchema } from './refresh-request';
+import { createRefreshSchedule, type RunOptions } from './refresh-schedule';
 
-export interface RunOptions {
-  /** Refresh now, whatever the stored expiry or backoff says. */
-  readonly force?: boolean;
-  /** Only these instances (names); default all. */
-  readonly only?: readonly string[];
-  /** Wait in-process for tokens that lapse before this time (clock ms); later ones are left to the next run. */
-  readonly waitUntil?: number;
+/**
+ * An operator's invocation in-process (the CLI's `refresh`, tests): any instances, forced if asked.
+ * The deployed function refuses it (see `RefresherDeps.invokers`).
+ */
+export const refreshRequestSchema = z.strictObject({
+  action: z.literal('refresh'),
+  instances: z.optional(z.array(z.string()).check(z.minLength(1))),
+  force: z.optional(z.boolean()),
+});
+
+export interface RefresherDeps extends RefreshDeps {
+  /** Metrics, integration events and incidents for every run. @default none: the results only */
+  readonly reporting?: RefreshReporting;
+  /**
+   * Who reaches this refresher. "operators": it runs in-process with the caller's own AWS access (the
+   * CLI, tests), so a forced refresh of any instance is allowed. "anyone-with-invoke": the deployed
+   * function, which every holder of lambda:InvokeFunction reaches (sync jobs, the probe); it accepts
+   * only the schedule and per-token requests (refresh-request.ts), and its answers name no other
+   * instance.
+   * @default "operators"
+   */
+  readonly invokers?: 'operators' | 'anyone-with-invoke';
+  /** Counts per-token requests per instance and minute; without it such requests are refused. */
+  readonly requestLimit?: RefreshRequestLimit;
 }
 
-export interface RunSummary {
-  readonly results: readonly InstanceResult[];
-  /** Instances that failed with an AWS error; the run throws after the others finish. */
-  readonly errors: readonly { readonly instance: string; readonly error: unknown }[];
+/** EventBridge's scheduled event (rule or Scheduler); its content does not matter. */
+const scheduledEventSchema = z.looseObject({ source: z.string() });
+
+export interface InvocationContext {
+  getRemainingTimeInMillis(): number;
 }
 
 /**
- * Runs refreshes for every configured instance. Holds, per execution environment, when each
- * instance next needs a look, so the every-minute schedule costs no AWS call while nothing is due.
+ * One invocation of the refresher: an EventBridge schedule's event, a sync job's (or the probe's)
+ * per-token request, or an operator's in-process request. Answers with a result per instance, or
+ * throws when an AWS call failed (the invocation is retried).
  */
-export class Refresher {
-  /** Per instance: when to look again, and whether that moment is a token's exact lapse. */
-  private readonly memory = new Map<string, { readonly at: number; readonly precise: boolean }>();
+export type Refresher = (event: unknown, context?: InvocationContext) => Promise<RefreshResponse>;
 
-  constructor(
-    private readonly deps: RefreshDeps,
-    readonly instances: readonly InstanceConfig[],
-  ) {}
-
-  async run(options: RunOptions = {}): Promise<RunSummary> {
-    const { clock } = this.deps;
-    const results: InstanceResult[] = [];
-    const errors: { instance: string; error: unknown }[] = [];
-    const collect = (round: { results: InstanceResult[]; errors: typeof errors }) => {
-      results.push(...round.results);
-      errors.push(...round.errors);
-    };
-    const pending = new Map<string, number>();
-    const noteWakes = (round: InstanceResult[]) => {
-      for (const r of round) {
-        if (r.wakeAt !== undefined && options.waitUntil !== undefined && r.wakeAt <= options.waitUntil) {
-          pending.set(r.instance, r.wakeAt);
-        } else pending.delete(r.instance);
+/**
+ * The refresher's core, built once per execution environment (it remembers when each instance
+ * next needs a look): validates the event, runs the due refreshes, reports them, and maps the
+ * summary to a response or a thrown error.
+ */
+export function createRefresher(deps: RefresherDeps, instances: readonly InstanceConfig[]): Refresher {
+  const schedule = createRefreshSchedule(deps, instances);
+  const { clock, settings, logger, reporting } = deps;
+  const trusted = (deps.invokers ?? 'operators') === 'operators';
+  return async (event, context) => {
+    const start = clock.now();
+    const forToken = refreshRequestForTokenSchema.safeParse(event);
+    let run: Pick<RunOptions, 'force' | 'only'> | undefined;
+    if (forToken.success) {
+      if (!deps.requestLimit) {
+        throw new Error('refresh requests need the request limit (the state table); none was configured');
       }
-    };
-    const first = await this.runOnce(options.only, options.force ?? false);
-    collect(first);
-    noteWakes(first.results);
-    // Tokens this environment already knows lapse before the next run: wait for them here.
-    for (const [name, entry] of this.memory) {
-      const inScope = !options.only || options.only.includes(name);
-      if (entry.precise && inScope && options.waitUntil !== undefined && entry.at <= options.waitUntil) {
-        if (!pending.has(name)) pending.set(name, entry.at);
-      }
+      const decided = await decideRefreshRequest(
+        { clock, logger, state: deps.state, limit: deps.requestLimit },
+        instances,
+        forToken.data,
+      );
+      if (decided.kind === 'answer') return { results: [decided.result] };
+      run = decided.options;
     }
-    // Bounded: each round either ends a wait or moves past a lapsed token.
-    for (let round = 0; round < 20 && pending.size > 0; round++) {
-      const next = Math.min(...pending.values());
-      await clock.sleep(Math.max(0, next - clock.now()));
-      const due = [...pending].filter(([, at]) => at <= clock.now()).map(([name]) => name);
-      for (const name of due) pending.delete(name);
-      // These are due by this environment's own account: the lease's re-read is the only read needed.
-      const again = await this.runOnce(due, false, true);
-      collect(again);
-      noteWakes(again.results);
-    }
-    return { results, errors };
-  }
-
-  private async runOnce(
-    only: readonly string[] | undefined,
-    force: boolean,
-    knownDue = false,
-  ): Promise<{ results: InstanceResult[]; errors: { instance: string; error: unknown }[] }> {
-    const { clock, settings, state } = this.deps;
-    const now = clock.now();
-    const unknown = only?.filter((name) => !this.instances.some((i) => i.name === name)) ?? [];
-    if (unknown.length) {
+    const request = forToken.success ? undefined : refreshRequestSchema.safeParse(event);
+    if (request?.success && !trusted) {
       throw new Error(
-        `unknown instance ${unknown.join(', ')}; configured: ${this.instances.map((i) => i.name).join(', ')}`,
+        'this refresher takes no forced or multi-instance requests from invokers: a sync job sends {"action":"refresh","instance":"<name>","fingerprint":"<fingerprint of the token it saw fail>"} (the token client does this); operators force a refresh with "snow-token refresh <instance>"',
       );
     }
-    const targets = this.instances.filter(
-      (i) => (!only || only.includes(i.name)) && (force || (this.memory.get(i.name)?.at ?? 0) <= now),
+    if (!run && !request?.success && !scheduledEventSchema.safeParse(event).success) {
+      throw new Error(
+        'unrecognised event: send {"action":"refresh","instance":"<name>","fingerprint":"<fingerprint>"}, or invoke from the schedule',
+      );
+    }
+    if (!run && request?.success) run = { force: request.data.force ?? false, only: request.data.instances };
+    // An email this environment could not send last time goes out now, not at the next refresh.
+    await reporting?.alerts.retryUnsent().catch((error: unknown) => {
+      logger.warn('a parked alert email could not be sent yet; the next run tries again', {
+        error: (error as Error).name,
+      });
+    });
+    const remaining = context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY;
+    const waitUntil = Math.min(
+      start + settings.scheduleIntervalMs,
+      start + remaining - settings.attemptBudgetMs - 10_000,
     );
-    if (targets.length === 0) return { results: [], errors: [] };
-    const states =
-      force || knownDue ? new Map<string, InstanceState>() : await state.getMany(targets.map((i) => i.name));
-
-    const results: InstanceResult[] = [];
-    const errors: { instance: string; error: unknown }[] = [];
-    await forEachLimited(targets, settings.concurrency, async (instance) => {
-      try {
-        const result = await this.refreshIfDue(instance, states.get(instance.name), force, knownDue);
-        results.push(result);
-      } catch (error) {
-        this.memory.delete(instance.name);
-        errors.push({ instance: instance.name, error });
+    const summary = await schedule({ force: run?.force ?? false, only: run?.only, waitUntil });
+    const direct = run !== undefined;
+    const response: RefreshResponse = {
+      results: summary.results
+        // An untrusted caller's scheduled-looking event is answered with no instance's detail.
+        .filter(() => direct || trusted)
+        .filter((r) => r.outcome !== 'not-due' || direct)
+        .map((r) => ({
+          instance: r.instance,
+          outcome: r.outcome,
+          ...(r.detail && { detail: r.detail }),
+          ...(r.state?.accessTokenExpiresAt !== undefined && {
+            accessTokenExpiresAt: new Date(r.state.accessTokenExpiresAt).toISOString(),
+          }),
+        })),
+    };
+    if (reporting) {
+      // Best effort: the tokens are stored; a failed event or alert must not fail the caller's request.
+      // Alerts that could not be sent stay parked in the incident table for the next run to send.
+      await reportRefreshResults(summary.results, instances, { clock, reporting, logger }).catch(
+        (error: unknown) => {
+          logger.warn('could not send every event or alert for this run; the next run tries again', {
+            error: (error as Error).name,
+            message: (error as Error).message,
+          });
+        },
+      );
+    }
+    if (summary.errors.length > 0) {
+      for (const { instance, error } of summary.errors) {
+        logger.error('refresh run failed on an AWS call; it will be retried', {
+          instance,
+          error: (error as Error).name,
+          message: (error as Error).message,
+        });
       }
-    });
-    return { results, errors };
-  }
-
-  private async refreshIfDue(
-    instance: InstanceConfig,
-    known: InstanceState | undefined,
-    force: boolean,
-    knownDue: boolean,
-  ): Promise<InstanceResult> {
-    const { clock, settings } = this.deps;
-    const decision = decide(known, clock.now(), settings, force);
-    if (!decision.act && !knownDue) {
-      this.remember(instance.name, decision.recheckAt, decision.wakeAt !== undefined);
-      return { instance: instance.name, outcome: 'not-due', state: known, wakeAt: decision.wakeAt };
+      const which = direct || trusted ? summary.errors.map((e) => e.instance).join(', ') : 'some instances';
+      throw new Error(`refresh failed for ${which} (AWS errors, logged); retry the invocation`);
     }
-    const result = await refreshInstance(this.deps, instance, {
-      force,
-      shouldAct: (fresh) => decide(fresh, clock.now(), settings).act,
-    });
-    if (result.outcome === 'busy') {
-      // Another writer holds it; look again on the next run.
-      this.memory.delete(instance.name);
-      return result;
-    }
-    const after = result.state ? decide(result.state, clock.now(), settings) : undefined;
-    if (after && !after.act) {
-      this.remember(instance.name, after.recheckAt, after.wakeAt !== undefined);
-      return { ...result, wakeAt: result.wakeAt ?? after.wakeAt };
-    }
-    this.memory.delete(instance.name);
-    return result;
-  }
-
-  private remember(instance: string, recheckAt: number, precise: boolean): void {
-    const cap = this.deps.clock.now() + this.deps.settings.memoryMaxAgeMs;
-    this.memory.set(instance, { at: Math.min(recheckAt, cap), precise: precise && recheckAt <= cap });
-  }
-}
-
-async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
-  let next = 0;
-  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
-    }
-  });
-  await Promise.all(workers);
+    return response;
+  };
 }

@@ -3,9 +3,9 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { Alerts, DEFAULT_ALERT_SETTINGS } from './alerts/alerts';
-import { IncidentStore } from './alerts/incident-store';
+import { DynamoIncidentStore } from './alerts/incident-store';
 import type { DeploymentFacts } from './alerts/messages';
-import { Notifier } from './alerts/notifier';
+import { AwsNotifier } from './alerts/notifier';
 import type { Clock } from './clock';
 import type { Logger } from './logger';
 import * as z from './zod';
@@ -42,13 +42,13 @@ export function createAlerting(
     readonly owner?: string;
   },
 ) {
-  const notifier = new Notifier({
+  const notifier = new AwsNotifier({
     sns: new SNSClient({}),
     events: new EventBridgeClient({}),
     topicArn: env.ALERT_TOPIC_ARN,
     busName: env.EVENT_BUS_NAME,
   });
-  const incidents = new IncidentStore(deps.dynamo, env.STATE_TABLE_NAME);
+  const incidents = new DynamoIncidentStore(deps.dynamo, env.STATE_TABLE_NAME);
   const alerts = new Alerts({
     store: incidents,
     notifier,

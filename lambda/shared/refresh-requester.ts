@@ -1,6 +1,19 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import type { RefreshResponse } from '../refresher/refresh-handler';
+import type { RefreshReplyOutcome } from './refresh-outcome';
 import { fingerprint } from './state/instance-state';
+
+/** What the refresher did for one instance. */
+export interface RefreshResult {
+  readonly instance: string;
+  readonly outcome: RefreshReplyOutcome;
+  readonly detail?: string;
+  readonly accessTokenExpiresAt?: string;
+}
+
+/** The refresher function's answer to an invocation: one result per instance it speaks of. */
+export interface RefreshResponse {
+  readonly results: readonly RefreshResult[];
+}
 
 /**
  * Asks the refresher for an immediate refresh of one instance and returns what it did.
@@ -9,7 +22,7 @@ import { fingerprint } from './state/instance-state';
  * secret already holds another. Operators' requesters (the CLI) force a refresh whatever it is.
  */
 export interface RefreshRequester {
-  requestRefresh(instance: string, seenToken?: string): Promise<RefreshResponse['results'][number]>;
+  requestRefresh(instance: string, seenToken?: string): Promise<RefreshResult>;
 }
 
 /**
@@ -23,7 +36,7 @@ export class LambdaRefreshRequester implements RefreshRequester {
     private readonly functionName: string,
   ) {}
 
-  async requestRefresh(instance: string, seenToken?: string): Promise<RefreshResponse['results'][number]> {
+  async requestRefresh(instance: string, seenToken?: string): Promise<RefreshResult> {
     // Only a one-way fingerprint of the token travels, never the token.
     const request = {
       action: 'refresh',

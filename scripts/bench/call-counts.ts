@@ -5,9 +5,9 @@ import { AlertingHarness } from '../../harness/alerting-harness';
 import { localAwsConfig } from '../../harness/local-aws/aws-env';
 import { RefresherFixture } from '../../harness/refresher-fixture';
 import { TimeWarp } from '../../harness/time-warp';
-import { createRefreshHandler } from '../../lambda/refresher/refresh-handler';
+import { createRefresher } from '../../lambda/refresher/refresher';
 import { Alerts } from '../../lambda/shared/alerts/alerts';
-import { Notifier } from '../../lambda/shared/alerts/notifier';
+import { AwsNotifier } from '../../lambda/shared/alerts/notifier';
 import { createInstanceMetrics } from '../../lambda/shared/metrics';
 import type { DailyUsage } from './cost-model';
 
@@ -94,7 +94,7 @@ export async function measureCalls(days = 1): Promise<CallCounts> {
       );
     }
     const logger = new Logger({ serviceName: 'servicenow-token-refresher' });
-    const notifier = new Notifier({
+    const notifier = new AwsNotifier({
       sns: fixture.aws.sns,
       events,
       topicArn: alerting.topicArn,
@@ -108,10 +108,12 @@ export async function measureCalls(days = 1): Promise<CallCounts> {
       owner: 'bench/refresher',
       settings: alerting.settings,
     });
-    const refresher = createRefreshHandler(
-      fixture.deps(),
+    const refresher = createRefresher(
+      {
+        ...fixture.deps(),
+        reporting: { alerts, notifier, metrics: createInstanceMetrics(), graceMs: alerting.graceMs },
+      },
       fixture.instances.map((i) => i.config),
-      { alerts, notifier, metrics: createInstanceMetrics(), graceMs: alerting.graceMs },
     );
     const prober = alerting.prober(refresher);
     const watch = alerting.watch();
@@ -150,7 +152,7 @@ export async function measureCalls(days = 1): Promise<CallCounts> {
       .every(
         'probe',
         5 * MINUTE,
-        measured('probe', () => prober.run()),
+        measured('probe', () => prober()),
       )
       .every('expiry-watch', DAY, measured('expiry-watch', watch));
     await warp.runFor(days * DAY, (tick) => {

@@ -5,7 +5,7 @@ import { RefresherFixture, recordSecretWrites, type SecretWrite } from '../../ha
 import { type TickEvent, TimeWarp } from '../../harness/time-warp';
 import { syncJobTokenClient } from '../../harness/token-client-fixture';
 import type { ProbeReport } from '../../lambda/probe/prober';
-import type { RefreshResponse } from '../../lambda/refresher/refresh-handler';
+import type { RefreshResponse } from '../../lambda/shared/refresh-requester';
 import { startLocalAws } from './local-aws';
 import { Narrator } from './narrator';
 
@@ -276,7 +276,7 @@ class DemoWorld {
       .every('refresher', MINUTE, () =>
         this.refresher({ source: 'aws.events', 'detail-type': 'Scheduled Event' }),
       )
-      .every('probe', PROBE_INTERVAL_MS, () => this.prober.run())
+      .every('probe', PROBE_INTERVAL_MS, () => this.prober())
       .every('expiry-watch', DAY, this.watch)
       .every('mailbox', 15 * MINUTE, () => this.mailbox());
   }

@@ -38,7 +38,7 @@ it('sends exactly the expected emails over a scripted 120-day scenario', async (
   const watch = alerting.watch();
   const warp = new TimeWarp(fixture.clock)
     .every('refresher', MINUTE, () => refresher({ source: 'aws.events' }))
-    .every('probe', 15 * MINUTE, () => prober.run())
+    .every('probe', 15 * MINUTE, () => prober())
     .every('expiry-watch', DAY, watch);
   const errors: unknown[] = [];
   const onTick = (tick: { error?: unknown }) => {

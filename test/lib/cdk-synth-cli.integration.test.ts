@@ -9,7 +9,7 @@ import { RehearsalInstance, runBundle } from '../../harness/cdk/bundle-cycle';
 import { createLocalAws, type LocalAws } from '../../harness/local-aws/aws-env';
 import { instanceListSchema } from '../../lambda/shared/instance-config';
 import { accessTokenSecretSchema } from '../../lambda/shared/secrets/access-token-secret';
-import { SecretStore } from '../../lambda/shared/secrets/secret-store';
+import { SecretsManagerSecretStore } from '../../lambda/shared/secrets/secret-store';
 import { fingerprint } from '../../lambda/shared/state/instance-state';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -135,7 +135,7 @@ describe('each built bundle under Node.js 24 (the Lambda runtime major)', () => 
   });
 
   it('the refresher refreshes the access token', async () => {
-    const before = await new SecretStore(aws.secrets).read(accessTokenSecretId);
+    const before = await new SecretsManagerSecretStore(aws.secrets).read(accessTokenSecretId);
     // What a sync job sends when ServiceNow refuses the token it holds.
     const seen =
       before.kind === 'value' ? accessTokenSecretSchema.parse(JSON.parse(before.text)).accessToken : '';
@@ -150,7 +150,7 @@ describe('each built bundle under Node.js 24 (the Lambda runtime major)', () => 
     expect(run.result).toEqual({
       results: [expect.objectContaining({ instance: 'acme', outcome: 'refreshed' })],
     });
-    const after = await new SecretStore(aws.secrets).read(accessTokenSecretId);
+    const after = await new SecretsManagerSecretStore(aws.secrets).read(accessTokenSecretId);
     expect(
       after.kind === 'value' && accessTokenSecretSchema.parse(JSON.parse(after.text)).accessToken,
     ).not.toBe(before.kind === 'value' && accessTokenSecretSchema.parse(JSON.parse(before.text)).accessToken);

@@ -21,7 +21,7 @@ import {
 import { stackFromConfig, testApp, testConfig } from '../../harness/cdk/synth';
 import { localAwsConfig } from '../../harness/local-aws/aws-env';
 import { accessTokenSecretSchema } from '../../lambda/shared/secrets/access-token-secret';
-import { SecretStore } from '../../lambda/shared/secrets/secret-store';
+import { SecretsManagerSecretStore } from '../../lambda/shared/secrets/secret-store';
 import { fingerprint } from '../../lambda/shared/state/instance-state';
 
 /**
@@ -172,7 +172,7 @@ describe('a deploy rehearsal on the local AWS emulator', () => {
     );
     const code = fn?.Properties.Code as { S3Bucket: { 'Fn::Sub': string }; S3Key: string };
     const bundleDir = unzipToDirectory(await downloadObject(code.S3Bucket['Fn::Sub'], code.S3Key, REGION));
-    const secrets = new SecretStore(new SecretsManagerClient(aws));
+    const secrets = new SecretsManagerSecretStore(new SecretsManagerClient(aws));
     const config = {
       name: 'acme',
       url: instance.url,

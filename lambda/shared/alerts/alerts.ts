@@ -109,11 +109,11 @@ export class Alerts {
       const now = clock.now();
       const change = transition(incident, seen, now, settings.reminderMs);
       if (!change) return undefined;
-      const outbox = change.notice ? this.compose(target, kind, change, incident, facts, now) : undefined;
+      const outbox = change.notice ? this.compose({ target, kind, change, incident, facts, now }) : undefined;
       // The subject an incident opens with is kept to its end, so its emails thread.
       const recorded = change.notice === 'opened' && outbox ? { ...change, subject: outbox.subject } : change;
       try {
-        await store.apply(incidentName(target), kind, incident, recorded, outbox);
+        await store.apply({ name: incidentName(target), kind, previous: incident, change: recorded, outbox });
       } catch (error) {
         if (error instanceof IncidentConflictError) continue; // someone else moved it: look again
         throw error;
@@ -155,14 +155,22 @@ export class Alerts {
     }
   }
 
-  private compose(
-    target: AlertTarget,
-    kind: IncidentKind,
-    change: NonNullable<ReturnType<typeof transition>>,
-    incident: Incident | undefined,
-    facts: AlertFacts,
-    now: number,
-  ): OutboxMessage {
+  private compose({
+    target,
+    kind,
+    change,
+    incident,
+    facts,
+    now,
+  }: {
+    readonly target: AlertTarget;
+    readonly kind: IncidentKind;
+    readonly change: NonNullable<ReturnType<typeof transition>>;
+    /** The incident before the change (undefined: none existed). */
+    readonly incident: Incident | undefined;
+    readonly facts: AlertFacts;
+    readonly now: number;
+  }): OutboxMessage {
     const reason = change.reason ?? incident?.reason ?? kind;
     const severity = change.severity ?? incident?.severity ?? 'warning';
     const notice = change.notice ?? 'opened';
@@ -184,10 +192,13 @@ export class Alerts {
       notice === 'opened'
         ? undefined
         : (incident?.subject ?? incidentSubject(kind, incident?.reason ?? reason, ctx));
-    const message = composeMessage(kind, reason, severity, notice, {
-      ...ctx,
-      ...(subject && { incidentSubject: subject }),
-    });
+    const message = composeMessage(
+      { kind, reason, severity, notice },
+      {
+        ...ctx,
+        ...(subject && { incidentSubject: subject }),
+      },
+    );
     return {
       id: randomUUID(),
       notice,
@@ -300,14 +311,14 @@ export class Alerts {
       return;
     }
     const now = this.deps.clock.now();
-    const claimed = await this.deps.store.claimOutbox(
-      incidentName(target),
+    const claimed = await this.deps.store.claimOutbox({
+      name: incidentName(target),
       kind,
-      outbox.id,
-      this.deps.owner,
+      id: outbox.id,
+      owner: this.deps.owner,
       now,
-      now - this.deps.settings.outboxStaleMs,
-    );
+      staleBefore: now - this.deps.settings.outboxStaleMs,
+    });
     if (claimed) await this.send(target, kind, outbox);
   }
 }

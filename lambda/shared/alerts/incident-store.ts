@@ -29,8 +29,55 @@ export function incidentKey(name: string, kind: IncidentKind): string {
   return `${name}#incident#${kind}`;
 }
 
-/** Incidents live in the state table, one item per instance and kind, every write conditional on the version. */
-export class IncidentStore {
+/**
+ * Incidents, one per instance and kind, every write conditional on the version it was read at.
+ * DynamoIncidentStore is the deployed one; the unit tests use an in-memory one that keeps the same
+ * promises (harness/in-memory-stores), checked by one contract suite against both.
+ */
+export interface IncidentStore {
+  get(name: string, kind: IncidentKind): Promise<Incident | undefined>;
+  /** All incidents of these instances and kinds, keyed by incidentKey(name, kind). */
+  getMany(names: readonly string[], kinds: readonly IncidentKind[]): Promise<Map<string, Incident>>;
+  /**
+   * Records a transition (and the message it parks in the outbox) if nobody else has changed the
+   * incident since `previous` was read; throws IncidentConflictError otherwise.
+   */
+  apply(change: IncidentChange): Promise<Incident>;
+  /**
+   * Takes over the parked message `id` if its claim is older than `staleBefore` or already
+   * `owner`'s; false when another sender holds it or it is gone.
+   */
+  claimOutbox(claim: OutboxClaim): Promise<boolean>;
+  /** Removes the parked message `id`; a no-op if another message (or none) is parked. */
+  clearOutbox(name: string, kind: IncidentKind, id: string): Promise<void>;
+}
+
+export interface IncidentChange {
+  readonly name: string;
+  readonly kind: IncidentKind;
+  /** The incident as it was read (undefined: none existed). */
+  readonly previous: Incident | undefined;
+  readonly change: Transition;
+  readonly outbox: OutboxMessage | undefined;
+}
+
+export interface OutboxClaim {
+  readonly name: string;
+  readonly kind: IncidentKind;
+  readonly id: string;
+  readonly owner: string;
+  readonly now: number;
+  readonly staleBefore: number;
+}
+
+/** The incident that `change` makes of `previous`, one version on. */
+export function nextIncident({ name, kind, previous, change, outbox }: IncidentChange): Incident {
+  const { notice: _notice, ...fields } = change;
+  return { ...previous, ...fields, name, kind, outbox, version: (previous?.version ?? 0) + 1 };
+}
+
+/** Incidents in the state table, one item per instance and kind ("<name>#incident#<kind>"). */
+export class DynamoIncidentStore implements IncidentStore {
   private readonly doc: DynamoDBDocumentClient;
 
   constructor(
@@ -51,7 +98,7 @@ export class IncidentStore {
     return out.Item && readIncident(out.Item);
   }
 
-  /** All incidents of these instances and kinds, one call per 100. */
+  /** One call per 100. */
   async getMany(names: readonly string[], kinds: readonly IncidentKind[]): Promise<Map<string, Incident>> {
     const keys = names.flatMap((name) => kinds.map((kind) => incidentKey(name, kind)));
     const found = new Map<string, Incident>();
@@ -76,23 +123,11 @@ export class IncidentStore {
     return found;
   }
 
-  /** Records a transition if nobody else has changed the incident since `previous` was read. */
-  async apply(
-    name: string,
-    kind: IncidentKind,
-    previous: Incident | undefined,
-    change: Transition,
-    outbox: OutboxMessage | undefined,
-  ): Promise<Incident> {
-    const { notice: _notice, ...fields } = change;
+  async apply(applied: IncidentChange): Promise<Incident> {
+    const { name, kind, previous } = applied;
     const next: Incident & { instance: string } = {
-      ...previous,
-      ...fields,
+      ...nextIncident(applied),
       instance: incidentKey(name, kind),
-      name,
-      kind,
-      outbox,
-      version: (previous?.version ?? 0) + 1,
     };
     try {
       await this.doc.send(
@@ -113,14 +148,7 @@ export class IncidentStore {
   }
 
   /** Takes over an unsent message whose sender is gone (or is us, retrying). */
-  async claimOutbox(
-    name: string,
-    kind: IncidentKind,
-    id: string,
-    owner: string,
-    now: number,
-    staleBefore: number,
-  ) {
+  async claimOutbox({ name, kind, id, owner, now, staleBefore }: OutboxClaim): Promise<boolean> {
     try {
       await this.doc.send(
         new UpdateCommand({

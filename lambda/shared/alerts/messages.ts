@@ -1,5 +1,12 @@
 import { consumerProfile } from '../consumers/consumer-profiles';
-import type { AlertReason, IncidentKind, IncidentReasonOf, Notice, Severity } from './incident';
+import type {
+  AlertReason,
+  IncidentKind,
+  IncidentReasonOf,
+  Notice,
+  OutboxMessage,
+  Severity,
+} from './incident';
 
 /** Which deployment an alert is about: the reader may run several (prod, staging, another account). */
 export interface DeploymentFacts {
@@ -421,17 +428,17 @@ const STATE: Record<Exclude<Notice, 'resolved'>, Record<Severity, string>> = {
   reminder: { 'action-required': 'REMINDER, ACTION REQUIRED', warning: 'REMINDER' },
 };
 
+/** What an email is about: the incident's kind and reason, how urgent it is, and which notice. */
+export interface MessageTopic extends Pick<OutboxMessage, 'notice' | 'reason' | 'severity'> {
+  readonly kind: IncidentKind;
+}
+
 /**
  * Plain text for a phone screen, state first: what happened and since when, the date that matters,
  * where (instance, stack, account, region), what it means, and the exact command that fixes it.
  */
-export function composeMessage(
-  kind: IncidentKind,
-  reason: AlertReason,
-  severity: Severity,
-  notice: Notice,
-  ctx: MessageContext,
-): Message {
+export function composeMessage(topic: MessageTopic, ctx: MessageContext): Message {
+  const { kind, reason, severity, notice } = topic;
   const subject = ctx.incidentSubject ?? incidentSubject(kind, reason, ctx);
   const consumer = ctx.consumer === undefined ? undefined : consumerProfile(ctx.consumer).label;
   if (notice === 'resolved' && consumer !== undefined) {

@@ -24,8 +24,18 @@ export interface Email {
   readonly attributes: Readonly<Record<string, string>>;
 }
 
-/** Emails through the SNS topic, events on the EventBridge bus. Never given a secret value. */
-export class Notifier {
+/**
+ * Where alerts go: emails to the people on call, integration events to machines. Never given a
+ * secret value. AwsNotifier is the deployed one; the unit tests record what would be sent.
+ */
+export interface Notifier {
+  email(email: Email): Promise<void>;
+  /** Throws when any event was refused; the caller decides whether that matters. */
+  publish(events: readonly IntegrationEvent[]): Promise<void>;
+}
+
+/** Emails through the SNS topic, events on the EventBridge bus. */
+export class AwsNotifier implements Notifier {
   constructor(
     private readonly deps: {
       readonly sns: Pick<SNSClient, 'send'>;

@@ -13,8 +13,24 @@ export type SecretRead =
   /** The secret does not exist, or exists with no value yet (created, not bootstrapped). */
   | { readonly kind: 'missing' };
 
-/** Reads and writes JSON secrets. AWS errors other than "not found" propagate: they are retried. */
-export class SecretStore {
+/**
+ * JSON secrets by id. SecretsManagerSecretStore is the deployed one; the unit tests use an in-memory
+ * one that keeps the same promises (harness/in-memory-stores), checked by one contract suite
+ * against both.
+ */
+export interface SecretStore {
+  /** The secret's text, or "missing" when it does not exist or has no value yet. */
+  read(secretId: string): Promise<SecretRead>;
+  /** Stores `value` as JSON as the secret's new current value; throws if the secret does not exist. */
+  write(secretId: string, value: unknown): Promise<void>;
+  /** Like write, but creates the secret (with this description) the first time. */
+  writeCreating(secretId: string, value: unknown, description: string): Promise<void>;
+  /** Deletes the secret at once (no recovery window); a no-op if it does not exist. */
+  remove(secretId: string): Promise<void>;
+}
+
+/** Secrets Manager. AWS errors other than "not found" propagate: they are retried. */
+export class SecretsManagerSecretStore implements SecretStore {
   constructor(private readonly client: SecretsClient) {}
 
   async read(secretId: string): Promise<SecretRead> {
@@ -33,7 +49,7 @@ export class SecretStore {
     );
   }
 
-  /** Writes a secret the CLI makes at runtime (a watched tool's token), creating it the first time. */
+  /** For secrets the CLI makes at runtime (a watched tool's token). */
   async writeCreating(secretId: string, value: unknown, description: string): Promise<void> {
     try {
       await this.write(secretId, value);
@@ -49,7 +65,7 @@ export class SecretStore {
     }
   }
 
-  /** Deletes a secret at once (no recovery window): for values that must not outlive their use. */
+  /** For values that must not outlive their use. */
   async remove(secretId: string): Promise<void> {
     try {
       await this.client.send(

@@ -7,7 +7,7 @@ import type { Outcome } from './outcome';
 import { redact, requestSecrets } from './redaction';
 // undici's Agent and request from their own modules: its index also loads fetch, WebSocket, the
 // cache and mock layers, which doubled the functions' cold load (see docs/benchmarks.md).
-import { Agent, request } from './undici-parts';
+import { Agent, request as undiciRequest } from './undici-parts';
 
 export const DEFAULT_PROBE_PATH = '/api/now/table/sys_user?sysparm_limit=1&sysparm_fields=sys_id';
 
@@ -144,16 +144,14 @@ export class ServiceNowClient {
 
   async requestToken(grant: TokenGrant): Promise<Outcome<TokenGrantResult>> {
     const sentAt = this.deps.clock.now();
-    const outcome = await this.send(
-      '/oauth_token.do',
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body: grantForm(grant).toString(),
-      },
-      'token',
-      tokenResponseSchema,
-    );
+    const outcome = await this.send({
+      path: '/oauth_token.do',
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: grantForm(grant).toString(),
+      endpoint: 'token',
+      schema: tokenResponseSchema,
+    });
     if (outcome.kind !== 'ok') return outcome;
     const v = outcome.value;
     return {
@@ -171,12 +169,13 @@ export class ServiceNowClient {
 
   async probe(accessToken: string, path: string = DEFAULT_PROBE_PATH): Promise<Outcome<ProbeResult>> {
     const started = performance.now();
-    const outcome = await this.send(
+    const outcome = await this.send({
       path,
-      { method: 'GET', headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' } },
-      'api',
-      probeResponseSchema,
-    );
+      method: 'GET',
+      headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
+      endpoint: 'api',
+      schema: probeResponseSchema,
+    });
     if (outcome.kind !== 'ok') return outcome;
     return {
       kind: 'ok',
@@ -185,23 +184,34 @@ export class ServiceNowClient {
     };
   }
 
-  private send<T>(
-    path: string,
-    options: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string },
-    endpoint: Endpoint,
-    schema: z.core.$ZodType<T>,
-  ): Promise<Outcome<T>> {
+  private send<T>(request: Omit<InstanceRequest<T>, 'origin'>): Promise<Outcome<T>> {
     return sendToInstance(
-      this.origin,
-      path,
-      options,
-      endpoint,
-      schema,
-      this.deps.dispatcher,
-      this.limits,
-      this.deps.clock,
+      { origin: this.origin, ...request },
+      { dispatcher: this.deps.dispatcher, limits: this.limits, clock: this.deps.clock },
     );
   }
+}
+
+/** One request to an instance. */
+export interface InstanceRequest<T> {
+  readonly origin: URL;
+  /** Must stay on `origin`, e.g. /api/now/table/incident. */
+  readonly path: string;
+  readonly method: string;
+  readonly headers: Record<string, string>;
+  readonly body?: string;
+  /** Which kind of endpoint answers: its answers are classified by its rules. */
+  readonly endpoint: Endpoint;
+  /** What a 2xx answer must look like; anything else is `malformed`. */
+  readonly schema: z.core.$ZodType<T>;
+}
+
+/** How requests reach instances: one agent per execution environment, its limits and clock. */
+export interface InstanceTransport {
+  readonly dispatcher: Dispatcher;
+  readonly limits: HttpLimits;
+  /** Stamps each answer's arrival (Retry-After is relative to it). @default the system clock */
+  readonly clock?: Clock;
 }
 
 /**
@@ -210,29 +220,24 @@ export class ServiceNowClient {
  * network error is mapped. Shared by the refresher's client and the sync jobs' API client.
  */
 export async function sendToInstance<T>(
-  origin: URL,
-  path: string,
-  options: { readonly method: string; readonly headers: Record<string, string>; readonly body?: string },
-  endpoint: Endpoint,
-  schema: z.core.$ZodType<T>,
-  dispatcher: Dispatcher,
-  limits: HttpLimits,
-  clock: Clock = systemClock,
+  request: InstanceRequest<T>,
+  { dispatcher, limits, clock = systemClock }: InstanceTransport,
 ): Promise<Outcome<T>> {
+  const { origin, path, endpoint, schema } = request;
   const url = new URL(path, origin);
   if (url.origin !== origin.origin || !path.startsWith('/')) {
     throw new Error(`path "${path}" leaves the instance ${origin.origin}; use a path such as /api/now/...`);
   }
-  const secrets = requestSecrets(options);
+  const secrets = requestSecrets(request);
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new Error('overall timeout')), limits.overallTimeoutMs);
   try {
-    const response = await request(dispatcher, {
+    const response = await undiciRequest(dispatcher, {
       origin: url.origin,
       path: `${url.pathname}${url.search}`,
-      method: options.method as 'GET',
-      headers: { 'user-agent': 'servicenow-token-refresher', ...options.headers },
-      body: options.body,
+      method: request.method as 'GET',
+      headers: { 'user-agent': 'servicenow-token-refresher', ...request.headers },
+      body: request.body,
       signal: controller.signal,
     });
     const body = await readCapped(response.body, limits.maxResponseBytes);

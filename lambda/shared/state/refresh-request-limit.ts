@@ -3,7 +3,8 @@ import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 
 /** Refresh requests from sync jobs and the probe that may reach ServiceNow, per instance and minute. */
 export const DEFAULT_REFRESH_REQUESTS_PER_MINUTE = 2;
-const WINDOW_MS = 60_000;
+/** Requests are counted per clock minute. */
+export const REQUEST_WINDOW_MS = 60_000;
 
 export type LimitDecision =
   | { readonly granted: true }
@@ -17,10 +18,33 @@ export function refreshRequestsKey(instance: string): string {
 
 /**
  * Counts, per instance and clock minute, the refresh requests that were let through to the
- * refresher, in one item of the state table. Both steps are conditional writes, so concurrent
- * requests from many execution environments never let more than the limit through in a minute.
+ * refresher: never more than `perMinute` in one minute, however many execution environments ask
+ * at once. DynamoRefreshRequestLimit is the deployed one; the unit tests use an in-memory one.
  */
-export class RefreshRequestLimit {
+export interface RefreshRequestLimit {
+  readonly perMinute: number;
+  /** Spends one of the instance's requests for the minute of `now`, if one is left. */
+  take(instance: string, now: number): Promise<LimitDecision>;
+}
+
+/** `perMinute` if it is a whole number of 1 or more; otherwise an error that says what to set. */
+export function checkedPerMinute(perMinute: number): number {
+  if (!Number.isInteger(perMinute) || perMinute < 1) {
+    throw new Error(`refresh requests per minute must be a whole number of 1 or more, e.g. 2`);
+  }
+  return perMinute;
+}
+
+/** The start of the clock minute `now` falls in: requests are counted per such window. */
+export function requestWindow(now: number): number {
+  return Math.floor(now / REQUEST_WINDOW_MS) * REQUEST_WINDOW_MS;
+}
+
+/**
+ * One item of the state table per instance, beside its state item. Both steps are conditional
+ * writes, so concurrent requests never let more than the limit through.
+ */
+export class DynamoRefreshRequestLimit implements RefreshRequestLimit {
   private readonly doc: DynamoDBDocumentClient;
 
   constructor(
@@ -28,15 +52,12 @@ export class RefreshRequestLimit {
     private readonly tableName: string,
     readonly perMinute = DEFAULT_REFRESH_REQUESTS_PER_MINUTE,
   ) {
-    if (!Number.isInteger(perMinute) || perMinute < 1) {
-      throw new Error(`refresh requests per minute must be a whole number of 1 or more, e.g. 2`);
-    }
+    checkedPerMinute(perMinute);
     this.doc = DynamoDBDocumentClient.from(client);
   }
 
-  /** Spends one of the instance's requests for the minute of `now`, if one is left. */
   async take(instance: string, now: number): Promise<LimitDecision> {
-    const window = Math.floor(now / WINDOW_MS) * WINDOW_MS;
+    const window = requestWindow(now);
     const key = { instance: refreshRequestsKey(instance) };
     // The usual case: the minute's window is open and has room.
     if (
@@ -62,7 +83,7 @@ export class RefreshRequestLimit {
     ) {
       return { granted: true };
     }
-    return { granted: false, retryAt: window + WINDOW_MS };
+    return { granted: false, retryAt: window + REQUEST_WINDOW_MS };
   }
 
   private async conditional(input: ConstructorParameters<typeof UpdateCommand>[0]): Promise<boolean> {

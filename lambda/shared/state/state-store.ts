@@ -7,7 +7,6 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import type { ProbeVerdict } from '../probe-verdict';
 import type { AwsClock } from './aws-clock';
 import { type InstanceState, readInstanceState, type StatePatch } from './instance-state';
 
@@ -47,11 +46,72 @@ function patchExpression(patch: StatePatch): {
   return { set, remove, names, values };
 }
 
+/** How a commit under the lease is made. */
+export interface CommitOptions {
+  /** Give the lease back in the same write. */
+  readonly release: boolean;
+  /**
+   * The `leaseEpoch` acquireLease returned: the write is fenced, and fails with LeaseLostError if
+   * the lease was taken over since, even by a writer with the same owner name.
+   */
+  readonly epoch?: number;
+  /** A grant is about to be sent: recorded as `grantOpenSince` unless an earlier one is unrecorded. */
+  readonly grantStartedAt?: number;
+}
+
+/** The probe's own fields of the state; `null` removes one. */
+export interface ProbeFields {
+  readonly lastProbeAt: number;
+  readonly lastProbeVerdict: NonNullable<InstanceState['lastProbeVerdict']>;
+  readonly lastProbeDetail: string | null;
+  readonly lastProbeLatencyMs: number | null;
+}
+
 /**
- * The state table: one item per instance, keyed by `instance`. Every write is conditional, so
- * concurrent refresher runs, probes and CLI commands never lose each other's updates.
+ * The state table: one item per instance. Every write but the probe's is conditional on the
+ * instance's lease, so concurrent refresher runs, probes and CLI commands never lose each other's
+ * updates. DynamoStateStore is the deployed one; the unit tests use an in-memory one that keeps the
+ * same promises (harness/in-memory-stores), checked by one contract suite against both.
  */
-export class StateStore {
+export interface StateStore {
+  /** Throws ClockSkewError if this writer's clock is past the allowed skew (no call). */
+  checkClock(instance: string): void;
+  /**
+   * The earliest AWS time a local timestamp can stand for, so an expiry computed from it is never
+   * later than ServiceNow's (the local time where the writer does not measure its clock).
+   */
+  earliestAwsTime(localMs: number): number;
+  /** The instance's state, read consistently; undefined if it has none yet. */
+  get(instance: string): Promise<InstanceState | undefined>;
+  /** The states of these instances; those without one are absent from the map. */
+  getMany(instances: readonly string[]): Promise<Map<string, InstanceState>>;
+  /**
+   * Takes the instance's lease if it is free, expired or already this owner's, bumping its
+   * `leaseEpoch`, and returns the state as it is now (the re-read every writer must act on).
+   * Returns undefined when someone else holds it.
+   */
+  acquireLease(
+    instance: string,
+    owner: string,
+    now: number,
+    durationMs: number,
+  ): Promise<InstanceState | undefined>;
+  /**
+   * Writes a patch (`null` removes a field) while holding the lease and bumps `version`; throws
+   * LeaseLostError if `owner` no longer holds it (or, with `epoch`, holds a later acquisition).
+   */
+  commit(instance: string, owner: string, patch: StatePatch, options: CommitOptions): Promise<InstanceState>;
+  /**
+   * The probe's own fields: written without the lease, since no other writer touches them and they
+   * never decide a refresh.
+   */
+  recordProbe(instance: string, fields: ProbeFields): Promise<void>;
+  /** Gives the lease back without other changes; a no-op if it is no longer ours. */
+  releaseLease(instance: string, owner: string): Promise<void>;
+}
+
+/** The state table in DynamoDB, keyed by `instance`; every condition is a DynamoDB condition expression. */
+export class DynamoStateStore implements StateStore {
   private readonly doc: DynamoDBDocumentClient;
 
   /**
@@ -67,7 +127,6 @@ export class StateStore {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   }
 
-  /** Throws ClockSkewError if this writer's clock is past the allowed skew (no AWS call). */
   checkClock(instance: string): void {
     this.awsClock?.check(instance);
   }
@@ -106,10 +165,6 @@ export class StateStore {
     return found;
   }
 
-  /**
-   * Takes the instance's lease if it is free or expired, and returns the state as it is now (the
-   * re-read every writer must act on). Returns undefined when someone else holds it.
-   */
   async acquireLease(
     instance: string,
     owner: string,
@@ -148,16 +203,11 @@ export class StateStore {
     }
   }
 
-  /**
-   * Writes a patch while holding the lease, optionally releasing it in the same write. With `epoch`
-   * (the `leaseEpoch` acquireLease returned), the write is fenced: it fails with LeaseLostError if
-   * the lease was taken over since, even by a writer with the same owner name.
-   */
   async commit(
     instance: string,
     owner: string,
     patch: StatePatch,
-    options: { readonly release: boolean; readonly epoch?: number; readonly grantStartedAt?: number },
+    options: CommitOptions,
   ): Promise<InstanceState> {
     this.checkClock(instance);
     const { set, remove, names, values } = patchExpression(patch);
@@ -200,15 +250,7 @@ export class StateStore {
    * The probe's own fields: written without the lease, since no other writer touches them and they
    * never decide a refresh.
    */
-  async recordProbe(
-    instance: string,
-    fields: {
-      readonly lastProbeAt: number;
-      readonly lastProbeVerdict: ProbeVerdict;
-      readonly lastProbeDetail: string | null;
-      readonly lastProbeLatencyMs: number | null;
-    },
-  ): Promise<void> {
+  async recordProbe(instance: string, fields: ProbeFields): Promise<void> {
     const { set, remove, names, values } = patchExpression(fields as unknown as StatePatch);
     await this.doc.send(
       new UpdateCommand({
@@ -221,7 +263,6 @@ export class StateStore {
     );
   }
 
-  /** Gives the lease back without other changes; a no-op if it is no longer ours. */
   async releaseLease(instance: string, owner: string): Promise<void> {
     try {
       await this.doc.send(

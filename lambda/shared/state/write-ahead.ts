@@ -23,8 +23,8 @@ import type { StateStore } from './state-store';
  */
 export interface WriteAheadDeps {
   readonly clock: Clock;
-  readonly secrets: SecretStore;
-  readonly state: StateStore;
+  readonly secrets: Pick<SecretStore, 'read' | 'write'>;
+  readonly state: Pick<StateStore, 'commit' | 'checkClock'>;
 }
 
 /** One writer's hold on one instance. */

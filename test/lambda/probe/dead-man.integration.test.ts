@@ -51,7 +51,7 @@ async function runSchedules(alerting: AlertingHarness, durationMs: number): Prom
     .every('probe', 5 * MINUTE, async () => {
       const seen = deadManLines().length;
       const at = fixture.clock.now();
-      await prober.run();
+      await prober();
       for (const line of deadManLines().slice(seen)) readings.push({ ...line, at });
     })
     .runFor(durationMs);

@@ -16,7 +16,7 @@ afterEach(async () => {
 
 /** The deployed refresher as a sync job with lambda:InvokeFunction reaches it: a new execution environment each time. */
 function deployedHandler(f: RefresherFixture) {
-  return f.handler({}, { invokers: 'anyone-with-invoke' });
+  return f.handler({ invokers: 'anyone-with-invoke' });
 }
 
 /** What a sync job sends through lambda:InvokeFunction: the payload goes through JSON, as Lambda's would. */

@@ -5,17 +5,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AlertingHarness } from '../../../harness/alerting-harness';
 import { RefresherFixture } from '../../../harness/refresher-fixture';
 import { VirtualClock } from '../../../harness/virtual-clock';
-import { createRefreshHandler } from '../../../lambda/refresher/refresh-handler';
 import type { TokenEndpoint } from '../../../lambda/refresher/refresh-instance';
+import { createRefresher } from '../../../lambda/refresher/refresher';
 import { Alerts } from '../../../lambda/shared/alerts/alerts';
 import { systemClock } from '../../../lambda/shared/clock';
 import type { InstanceConfig } from '../../../lambda/shared/instance-config';
 import { createInstanceMetrics } from '../../../lambda/shared/metrics';
-import { SecretStore } from '../../../lambda/shared/secrets/secret-store';
+import { SecretsManagerSecretStore } from '../../../lambda/shared/secrets/secret-store';
 import { serviceNowClients } from '../../../lambda/shared/servicenow/servicenow-client';
 import { AwsClock, ClockSkewError } from '../../../lambda/shared/state/aws-clock';
 import type { StatePatch } from '../../../lambda/shared/state/instance-state';
-import { LeaseLostError, StateStore } from '../../../lambda/shared/state/state-store';
+import { DynamoStateStore, LeaseLostError } from '../../../lambda/shared/state/state-store';
 
 /**
  * The write-ahead refresh (issue 13): every failure between "ServiceNow answered" and "secrets and
@@ -35,7 +35,7 @@ function awsFailure(): Error {
 }
 
 /** The state table, failing the first commit whose patch matches. */
-class FailingStateStore extends StateStore {
+class FailingStateStore extends DynamoStateStore {
   constructor(
     client: DynamoDBClient,
     table: string,
@@ -44,7 +44,7 @@ class FailingStateStore extends StateStore {
     super(client, table);
   }
 
-  override async commit(...args: Parameters<StateStore['commit']>) {
+  override async commit(...args: Parameters<DynamoStateStore['commit']>) {
     if (this.failWhen?.(args[2])) {
       this.failWhen = undefined;
       throw awsFailure();
@@ -54,7 +54,7 @@ class FailingStateStore extends StateStore {
 }
 
 /** Secrets Manager, failing the next `times` writes to one secret. */
-class FailingSecretStore extends SecretStore {
+class FailingSecretStore extends SecretsManagerSecretStore {
   constructor(
     fixture: RefresherFixture,
     private readonly secretId: string,
@@ -256,19 +256,21 @@ describe('best effort after a stored token', () => {
     await fixture.bootstrap();
     fixture.clock.advance(DAY);
     const before = await fixture.accessToken();
-    const handler = createRefreshHandler(
-      fixture.deps(),
-      fixture.instances.map((i) => i.config),
+    const handler = createRefresher(
       {
-        alerts: alerting.alerts(),
-        notifier: Object.assign(Object.create(alerting.notifier), {
-          publish: async () => {
-            throw awsFailure();
-          },
-        }),
-        metrics: createInstanceMetrics(),
-        graceMs: alerting.graceMs,
+        ...fixture.deps(),
+        reporting: {
+          alerts: alerting.alerts(),
+          notifier: Object.assign(Object.create(alerting.notifier), {
+            publish: async () => {
+              throw awsFailure();
+            },
+          }),
+          metrics: createInstanceMetrics(),
+          graceMs: alerting.graceMs,
+        },
       },
+      fixture.instances.map((i) => i.config),
     );
 
     const response = await handler(force());
@@ -290,22 +292,24 @@ describe('best effort after a stored token', () => {
     const credentials = await fixture.credentials();
     fixture.instance().sim.revoke(credentials?.refreshToken ?? '');
     const { store = alerting.incidents, notifier = alerting.notifier } = wrap(alerting);
-    const handler = createRefreshHandler(
-      fixture.deps(),
-      fixture.instances.map((i) => i.config),
+    const handler = createRefresher(
       {
-        alerts: new Alerts({
-          store,
-          notifier,
-          clock: fixture.clock,
-          logger: new Logger({ serviceName: 'servicenow-token-refresher' }),
-          owner: 'fn/refresher-env',
-          settings: alerting.settings,
-        }),
-        notifier: alerting.notifier,
-        metrics: createInstanceMetrics(),
-        graceMs: alerting.graceMs,
+        ...fixture.deps(),
+        reporting: {
+          alerts: new Alerts({
+            store,
+            notifier,
+            clock: fixture.clock,
+            logger: new Logger({ serviceName: 'servicenow-token-refresher' }),
+            owner: 'fn/refresher-env',
+            settings: alerting.settings,
+          }),
+          notifier: alerting.notifier,
+          metrics: createInstanceMetrics(),
+          graceMs: alerting.graceMs,
+        },
       },
+      fixture.instances.map((i) => i.config),
     );
     return { alerting, handler };
   }
@@ -385,7 +389,7 @@ describe('lease fencing', () => {
     });
     await fixture.bootstrap();
     const ahead = { now: () => fixture.clock.now() + 4 * SECOND, sleep: systemClock.sleep };
-    const skewed = new StateStore(fixture.aws.dynamo, fixture.aws.tableName, new AwsClock(ahead));
+    const skewed = new DynamoStateStore(fixture.aws.dynamo, fixture.aws.tableName, new AwsClock(ahead));
 
     await fixture.handler({
       clock: ahead,
@@ -401,7 +405,7 @@ describe('lease fencing', () => {
     fixture = await RefresherFixture.create();
     const holder = await fixture.state.acquireLease('acme', 'refresher/holder', Date.now(), 90 * SECOND);
     const ahead = { now: () => Date.now() + 91 * SECOND, sleep: systemClock.sleep };
-    const skewed = new StateStore(fixture.aws.dynamo, fixture.aws.tableName, new AwsClock(ahead));
+    const skewed = new DynamoStateStore(fixture.aws.dynamo, fixture.aws.tableName, new AwsClock(ahead));
 
     await expect(skewed.acquireLease('acme', 'refresher/ahead', ahead.now(), 90 * SECOND)).rejects.toThrow(
       ClockSkewError,

@@ -1,6 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { ProbeReport } from '../../../lambda/probe/prober';
-import type { RefreshResponse } from '../../../lambda/refresher/refresh-handler';
 import type { InstanceResult } from '../../../lambda/refresher/refresh-instance';
 import type { RequestResult } from '../../../lambda/refresher/refresh-request';
 import type {
@@ -25,6 +24,7 @@ import {
   SKIPPED_REFRESH_OUTCOMES,
   TRANSIENT_REPLY_OUTCOMES,
 } from '../../../lambda/shared/refresh-outcome';
+import type { RefreshResponse } from '../../../lambda/shared/refresh-requester';
 import type { CredentialsSecret, Grant } from '../../../lambda/shared/secrets/credentials-secret';
 import type { FailedOutcome, UnavailableReason } from '../../../lambda/shared/servicenow/outcome';
 import type { InstanceState, StatePatch } from '../../../lambda/shared/state/instance-state';

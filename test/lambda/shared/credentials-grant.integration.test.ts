@@ -81,7 +81,7 @@ describe.each(['client_credentials', 'jwt_bearer'] as const)('the %s grant', (gr
     const errors: unknown[] = [];
     const warp = new TimeWarp(fixture.clock)
       .every('refresher', MINUTE, () => refresher({ source: 'aws.events' }))
-      .every('probe', 60 * MINUTE, () => prober.run())
+      .every('probe', 60 * MINUTE, () => prober())
       .every('expiry-watch', DAY, watch);
 
     await warp.runFor(200 * DAY, (tick) => {

@@ -34,9 +34,9 @@ describe('alerts over the simulator and the local AWS emulator', () => {
     const prober = alerting.prober(alerting.refreshHandler());
     fixture.instance().sim.addFault({ fault: { kind: 'status', status: 503 }, path: '/api/', times: 1 });
 
-    const [failed] = await prober.run();
+    const [failed] = await prober();
     fixture.clock.advance(5 * MINUTE);
-    const [recovered] = await prober.run();
+    const [recovered] = await prober();
 
     expect([failed?.verdict, recovered?.verdict]).toEqual(['unavailable', 'ok']);
     expect(await alerting.emails()).toEqual([]);
@@ -77,13 +77,13 @@ describe('alerts over the simulator and the local AWS emulator', () => {
 
     await concurrentlyAndAgain(() => {
       const prober = alerting.prober(alerting.refreshHandler());
-      return () => prober.run();
+      return () => prober();
     });
     const opened = await alerting.emails();
     user.roles = ['itil'];
     await concurrentlyAndAgain(() => {
       const prober = alerting.prober(alerting.refreshHandler());
-      return () => prober.run();
+      return () => prober();
     });
     const resolved = await alerting.emails();
 
@@ -116,21 +116,6 @@ describe('alerts over the simulator and the local AWS emulator', () => {
     );
   });
 
-  it('asks for an immediate refresh when a valid token is refused, and says nothing when the new one works', async () => {
-    const alerting = await setUp({
-      instances: [{ name: 'acme', settings: { earlyRefreshMode: 'current-remaining' } }],
-    });
-    const before = await fixture.accessToken();
-    fixture.instance().sim.revoke(before?.accessToken ?? '');
-
-    const [report] = await alerting.prober(alerting.refreshHandler()).run();
-
-    expect(report?.verdict).toBe('ok-after-refresh');
-    expect((await fixture.accessToken())?.accessToken).not.toBe(before?.accessToken);
-    expect(await alerting.emails()).toEqual([]);
-    expect((await alerting.events()).map((e) => e.detailType)).toContain('Token Refreshed');
-  });
-
   /** The EMF lines the functions wrote: metric names, dimension sets and dimension values. */
   function emfLines() {
     return fixture.logs
@@ -151,7 +136,7 @@ describe('alerts over the simulator and the local AWS emulator', () => {
     fixture.clock.advance(31 * MINUTE);
 
     await alerting.refreshHandler()({ source: 'aws.events' });
-    await alerting.prober(alerting.refreshHandler()).run();
+    await alerting.prober(alerting.refreshHandler())();
     await alerting.watch()();
 
     const lines = emfLines();
@@ -165,7 +150,7 @@ describe('alerts over the simulator and the local AWS emulator', () => {
     fixture.clock.advance(31 * MINUTE);
 
     await alerting.refreshHandler()({ source: 'aws.events' });
-    await alerting.prober(alerting.refreshHandler()).run();
+    await alerting.prober(alerting.refreshHandler())();
 
     const metrics = emfLines().filter((m) => !('SilentInstances' in m));
     expect([...metricNames(metrics)]).toEqual(
@@ -195,16 +180,6 @@ describe('alerts over the simulator and the local AWS emulator', () => {
     expect(metrics.every((m) => m.instance === undefined)).toBe(true);
     expect(metrics[0]?._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([['service']]);
   });
-
-  it('flags an access token lifespan too short for the schedule', async () => {
-    const alerting = await setUp({ registry: { accessTokenLifespanSeconds: 600 } });
-
-    await alerting.watch()();
-
-    const [email] = await alerting.emails();
-    expect(email?.subject).toMatch(/^\[ServiceNow token\] acme: access token lifespan too short since /);
-    expect(email?.body).toMatch(/live 600 s/);
-  });
 });
 
 describe('the probe and Retry-After', () => {
@@ -217,7 +192,7 @@ describe('the probe and Retry-After', () => {
 
     const verdicts: (string | undefined)[] = [];
     for (let run = 0; run < 4; run++) {
-      verdicts.push((await prober.run())[0]?.verdict);
+      verdicts.push((await prober())[0]?.verdict);
       fixture.clock.advance(5 * MINUTE);
     }
 

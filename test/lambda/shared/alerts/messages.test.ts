@@ -53,7 +53,7 @@ const CASES: [IncidentKind, IncidentReason][] = [
 
 describe('alert emails', () => {
   it.each(CASES)('%s (%s) names the instance, stack, account and region, and when', (kind, reason) => {
-    const { body } = composeMessage(kind, reason, 'action-required', 'opened', ctx);
+    const { body } = composeMessage({ kind, reason, severity: 'action-required', notice: 'opened' }, ctx);
 
     expect(body.split('\n')[0]).toMatch(/^ACTION REQUIRED: /);
     expect(body).toContain('Instance:   acme (https://acme.service-now.com)');
@@ -65,7 +65,7 @@ describe('alert emails', () => {
   it.each(
     CASES.filter(([kind]) => kind !== 'rate-limited' && kind !== 'config-drift' && kind !== 'unavailable'),
   )('%s (%s) gives a command to paste, with the stack and region it acts on', (kind, reason) => {
-    const { body } = composeMessage(kind, reason, 'action-required', 'opened', ctx);
+    const { body } = composeMessage({ kind, reason, severity: 'action-required', notice: 'opened' }, ctx);
 
     expect(body).toMatch(
       /^ {4}npx snow-token (renew|doctor|bootstrap) acme( --grant jwt_bearer --new-client)? --stack TokensProd --region eu-central-1$/m,
@@ -74,11 +74,17 @@ describe('alert emails', () => {
   });
 
   it('links the runbook section when a runbook is configured, and leaves the line out when none is', () => {
-    const withRunbook = composeMessage('refresh', 'refresh-token-rejected', 'action-required', 'opened', {
-      ...ctx,
-      runbook: 'https://wiki.example.com/servicenow-token',
-    });
-    const without = composeMessage('refresh', 'refresh-token-rejected', 'action-required', 'opened', ctx);
+    const withRunbook = composeMessage(
+      { kind: 'refresh', reason: 'refresh-token-rejected', severity: 'action-required', notice: 'opened' },
+      {
+        ...ctx,
+        runbook: 'https://wiki.example.com/servicenow-token',
+      },
+    );
+    const without = composeMessage(
+      { kind: 'refresh', reason: 'refresh-token-rejected', severity: 'action-required', notice: 'opened' },
+      ctx,
+    );
 
     expect(withRunbook.body).toContain(
       'Runbook: https://wiki.example.com/servicenow-token#refresh-token-refused',
@@ -88,7 +94,10 @@ describe('alert emails', () => {
   });
 
   it('reads the configured threshold: a 30-day warning says 30 days, with the expiry date and time', () => {
-    const { subject, body } = composeMessage('refresh-token-expiry', 'expiring', 'warning', 'opened', ctx);
+    const { subject, body } = composeMessage(
+      { kind: 'refresh-token-expiry', reason: 'expiring', severity: 'warning', notice: 'opened' },
+      ctx,
+    );
 
     expect(subject).toBe('[ServiceNow token] acme: refresh token expires 2026-04-20 15:00 UTC');
     expect(body.split('\n')[0]).toBe('WARNING: refresh token expires in 30 days.');
@@ -100,11 +109,14 @@ describe('alert emails', () => {
     'keeps the subject the incident opened with in its %s email',
     (notice) => {
       const opened = incidentSubject('unavailable', 'hibernating', ctx);
-      const later = composeMessage('unavailable', 'server-error', 'action-required', notice, {
-        ...ctx,
-        now: NOW + 5 * HOUR,
-        incidentSubject: opened,
-      });
+      const later = composeMessage(
+        { kind: 'unavailable', reason: 'server-error', severity: 'action-required', notice: notice },
+        {
+          ...ctx,
+          now: NOW + 5 * HOUR,
+          incidentSubject: opened,
+        },
+      );
 
       expect(opened).toBe('[ServiceNow token] acme: instance is hibernating since 2026-03-21 08:40 UTC');
       expect(later.subject).toBe(opened);
@@ -112,10 +124,13 @@ describe('alert emails', () => {
   );
 
   it('says in its first line that an incident is over, with where it happened', () => {
-    const { body } = composeMessage('unavailable', 'server-error', 'warning', 'resolved', {
-      ...ctx,
-      now: ctx.since + 2 * HOUR,
-    });
+    const { body } = composeMessage(
+      { kind: 'unavailable', reason: 'server-error', severity: 'warning', notice: 'resolved' },
+      {
+        ...ctx,
+        now: ctx.since + 2 * HOUR,
+      },
+    );
 
     expect(body.split('\n')[0]).toBe('RESOLVED: instance answering again.');
     expect(body).toContain('Resolved:   2026-03-21 10:40 UTC, after 2 h');
@@ -148,7 +163,10 @@ describe('the words of every kind', () => {
     for (const kind of INCIDENT_KINDS) {
       expect(INCIDENT_REASONS[kind].length).toBeGreaterThan(0);
       for (const reason of INCIDENT_REASONS[kind]) {
-        const { subject, body } = composeMessage(kind, reason, 'warning', 'opened', ctx);
+        const { subject, body } = composeMessage(
+          { kind, reason, severity: 'warning', notice: 'opened' },
+          ctx,
+        );
         expect(subject).toMatch(/^\[ServiceNow token\] acme: /);
         expect(body).toMatch(/^WARNING: .+\.\n/);
       }
@@ -156,8 +174,11 @@ describe('the words of every kind', () => {
   });
 
   it('are for the reasons of the closed set only', () => {
-    // @ts-expect-error a reason outside the closed set does not compile
-    const { subject } = composeMessage('refresh', 'no-such-reason', 'warning', 'opened', ctx);
+    const { subject } = composeMessage(
+      // @ts-expect-error a reason outside the closed set does not compile
+      { kind: 'refresh', reason: 'no-such-reason', severity: 'warning', notice: 'opened' },
+      ctx,
+    );
     expect(subject).toContain('token refresh failing');
   });
 });
