@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { type CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { z } from 'zod';
+import { DEFAULT_SCHEDULE } from '../lambda/shared/deployment-contract';
 import { type InstanceConfig, instanceListSchema } from '../lambda/shared/instance-config';
 import { isLoopbackUrl } from '../lambda/shared/servicenow/instance-url';
 import { loadDeploymentConfig, SERVICENOW_HOST } from '../lib/deployment-config';
@@ -33,7 +34,7 @@ const deploymentFileSchema = z
     stateTableName: z.string().min(1),
     alertTopicArn: z.string().min(1),
     refresherFunctionName: z.string().min(1),
-    refreshAheadSeconds: z.number().int().positive().default(300),
+    refreshAheadSeconds: z.number().int().positive().default(DEFAULT_SCHEDULE.refreshAheadSeconds),
     scheduleIntervalSeconds: z.number().int().positive().default(60),
     refreshTokenLifespanDays: z.record(z.string(), z.number().int().positive()).optional(),
   })
@@ -165,7 +166,7 @@ export async function resolveDeployment(
     stateTableName: need('StateTableName'),
     alertTopicArn: need('AlertTopicArn'),
     refresherFunctionName: need('RefresherFunctionName'),
-    refreshAheadSeconds: 300,
+    refreshAheadSeconds: DEFAULT_SCHEDULE.refreshAheadSeconds,
     scheduleIntervalSeconds: config.schedules.refreshMinutes * 60,
     refreshTokenLifespanDays: Object.fromEntries(
       config.instances.map((i) => [i.name, i.refreshTokenLifespanDays]),

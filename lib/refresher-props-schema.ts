@@ -7,6 +7,7 @@ import { z } from 'zod';
 import {
   ACCESS_TOKEN_LIFESPAN_SECONDS,
   DEFAULT_EXPIRY_WARNING_DAYS,
+  DEFAULT_SCHEDULE,
   EXPIRY_WARNING_DAYS_LIMITS,
   INSTANCE_NAME_PATTERN,
   INSTANCE_NAME_RULE,
@@ -47,11 +48,21 @@ export const DURATION_RULES = {
    * EventBridge rates are whole minutes. Past 15, ServiceNow's default 30-minute tokens no longer
    * outlive two refresh-aheads and a schedule interval (minimumAccessTokenLifespanSeconds).
    */
-  refreshInterval: { unit: 'minutes', min: 1, max: 15, default: Duration.minutes(1) },
+  refreshInterval: {
+    unit: 'minutes',
+    min: 1,
+    max: 15,
+    default: Duration.seconds(DEFAULT_SCHEDULE.intervalSeconds),
+  },
   probeInterval: { unit: 'minutes', min: 1, max: 60, default: Duration.minutes(5) },
   /** An alarm period: whole minutes, at most a day. */
   deadManPeriod: { unit: 'minutes', min: 1, max: 24 * 60, default: Duration.hours(2) },
-  refreshAhead: { unit: 'seconds', min: 1, max: 3600, default: Duration.minutes(5) },
+  refreshAhead: {
+    unit: 'seconds',
+    min: 1,
+    max: 3600,
+    default: Duration.seconds(DEFAULT_SCHEDULE.refreshAheadSeconds),
+  },
   gracePeriod: { unit: 'minutes', min: 1, max: 24 * 60, default: Duration.minutes(15) },
   reminderInterval: { unit: 'minutes', min: 60, max: 30 * 24 * 60, default: Duration.hours(24) },
   /** The bounds the functions accept (deployment-contract.ts); the default is the functions' own cap. */

@@ -1,13 +1,11 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
-import { alertingEnvironmentSchema, createAlerting } from '../shared/alerting-environment';
+import { alertingEnvironmentSchema } from '../shared/alerting-environment';
 import { systemClock } from '../shared/clock';
 import { ConsumerTokenStore } from '../shared/consumers/consumer-tokens';
-import { DEFAULT_EXPIRY_WARNING_DAYS } from '../shared/deployment-contract';
-import { loadInstances, parseEnvironment } from '../shared/environment';
-import { createLogger } from '../shared/logger';
+import { DEFAULT_EXPIRY_WARNING_DAYS, DEFAULT_SCHEDULE } from '../shared/deployment-contract';
+import { functionEnvironment } from '../shared/function-environment';
 import { createInstanceMetrics, metricScopeFrom } from '../shared/metrics';
 import { SecretsManagerSecretStore } from '../shared/secrets/secret-store';
 import { createServiceNowAgent, serviceNowClients } from '../shared/servicenow/servicenow-client';
@@ -16,10 +14,13 @@ import * as z from '../shared/zod';
 import { createExpiryWatch } from './expiry-watch';
 
 const NAME = 'The expiry-watch function';
-const env = parseEnvironment(
+const seconds = z.coerce.number().check(z.int(), z.positive());
+// Created once per execution environment and reused by every invocation.
+const { env, instances, logger, dynamo, alerting } = functionEnvironment(
+  NAME,
   z.extend(alertingEnvironmentSchema, {
-    SCHEDULE_INTERVAL_SECONDS: z._default(z.coerce.number().check(z.int(), z.positive()), 60),
-    REFRESH_AHEAD_SECONDS: z._default(z.coerce.number().check(z.int(), z.positive()), 300),
+    SCHEDULE_INTERVAL_SECONDS: z._default(seconds, DEFAULT_SCHEDULE.intervalSeconds),
+    REFRESH_AHEAD_SECONDS: z._default(seconds, DEFAULT_SCHEDULE.refreshAheadSeconds),
     EXPIRY_WARNING_DAYS: z._default(
       z.pipe(
         z.string().check(z.regex(/^\d+(,\d+)*$/, 'use comma-separated whole days, e.g. "30,14,7,3,1"')),
@@ -28,15 +29,7 @@ const env = parseEnvironment(
       [...DEFAULT_EXPIRY_WARNING_DAYS],
     ),
   }),
-  process.env,
-  NAME,
 );
-const instances = loadInstances(process.env, NAME);
-
-// Created once per execution environment and reused by every invocation.
-const logger = createLogger(process.env);
-const dynamo = new DynamoDBClient({});
-const alerting = createAlerting(env, { dynamo, clock: systemClock, logger });
 const watch = createExpiryWatch(
   {
     clock: systemClock,

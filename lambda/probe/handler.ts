@@ -1,11 +1,9 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
-import { alertingEnvironmentSchema, createAlerting } from '../shared/alerting-environment';
+import { alertingEnvironmentSchema } from '../shared/alerting-environment';
 import { systemClock } from '../shared/clock';
-import { loadInstances, parseEnvironment } from '../shared/environment';
-import { createLogger } from '../shared/logger';
+import { functionEnvironment } from '../shared/function-environment';
 import { createInstanceMetrics, metricScopeFrom } from '../shared/metrics';
 import { LambdaRefreshRequester } from '../shared/refresh-requester';
 import { SecretsManagerSecretStore } from '../shared/secrets/secret-store';
@@ -15,20 +13,14 @@ import * as z from '../shared/zod';
 import { createProber } from './prober';
 
 const NAME = 'The probe function';
-const env = parseEnvironment(
+// Created once per execution environment and reused by every invocation.
+const { env, instances, logger, dynamo, alerting } = functionEnvironment(
+  NAME,
   z.extend(alertingEnvironmentSchema, {
     REFRESHER_FUNCTION_NAME: z.string().check(z.minLength(1)),
     DEAD_MAN_SECONDS: z._default(z.coerce.number().check(z.int(), z.positive()), 7200),
   }),
-  process.env,
-  NAME,
 );
-const instances = loadInstances(process.env, NAME);
-
-// Created once per execution environment and reused by every invocation.
-const logger = createLogger(process.env);
-const dynamo = new DynamoDBClient({});
-const alerting = createAlerting(env, { dynamo, clock: systemClock, logger });
 const agent = createServiceNowAgent();
 const prober = createProber(
   {

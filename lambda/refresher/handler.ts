@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
-import { alertingEnvironmentSchema, createAlerting } from '../shared/alerting-environment';
+import { alertingEnvironmentSchema } from '../shared/alerting-environment';
 import { systemClock } from '../shared/clock';
-import { loadInstances, parseEnvironment } from '../shared/environment';
-import { createLogger } from '../shared/logger';
+import { functionEnvironment } from '../shared/function-environment';
 import { createInstanceMetrics, metricScopeFrom } from '../shared/metrics';
 import { SecretsManagerSecretStore } from '../shared/secrets/secret-store';
 import { createServiceNowAgent, serviceNowClients } from '../shared/servicenow/servicenow-client';
@@ -20,7 +18,9 @@ import { DEFAULT_REFRESH_SETTINGS } from './refresh-policy';
 import { createRefresher } from './refresher';
 
 const seconds = z.coerce.number().check(z.int(), z.positive());
-const env = parseEnvironment(
+// Created once per execution environment and reused by every invocation.
+const { env, instances, logger, dynamo, alerting } = functionEnvironment(
+  'The refresher function',
   z.extend(alertingEnvironmentSchema, {
     SCHEDULE_INTERVAL_SECONDS: z._default(seconds, DEFAULT_REFRESH_SETTINGS.scheduleIntervalMs / 1000),
     REFRESH_AHEAD_SECONDS: z._default(seconds, DEFAULT_REFRESH_SETTINGS.refreshAheadMs / 1000),
@@ -29,16 +29,8 @@ const env = parseEnvironment(
       DEFAULT_REFRESH_REQUESTS_PER_MINUTE,
     ),
   }),
-  process.env,
-  'The refresher function',
 );
-const instances = loadInstances(process.env, 'The refresher function');
-
-// Created once per execution environment and reused by every invocation.
-const logger = createLogger(process.env);
 const agent = createServiceNowAgent();
-const dynamo = new DynamoDBClient({});
-const alerting = createAlerting(env, { dynamo, clock: systemClock, logger });
 const refresher = createRefresher(
   {
     clock: systemClock,

@@ -1,3 +1,4 @@
+import { DEFAULT_SCHEDULE } from '../shared/deployment-contract';
 import { refreshTokenExpiresAt } from '../shared/secrets/credentials-secret';
 import type { InstanceState } from '../shared/state/instance-state';
 
@@ -33,8 +34,8 @@ export interface RefreshSettings {
 }
 
 export const DEFAULT_REFRESH_SETTINGS: RefreshSettings = {
-  scheduleIntervalMs: 60_000,
-  refreshAheadMs: 5 * 60_000,
+  scheduleIntervalMs: DEFAULT_SCHEDULE.intervalSeconds * 1000,
+  refreshAheadMs: DEFAULT_SCHEDULE.refreshAheadSeconds * 1000,
   expirySlackMs: 1_500,
   leaseMs: 90_000,
   attemptBudgetMs: 40_000,

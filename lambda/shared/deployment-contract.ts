@@ -35,6 +35,9 @@ export const EXPIRY_WARNING_DAYS_LIMITS = { maxDay: 365, maxCount: 10 } as const
  */
 export const ACCESS_TOKEN_LIFESPAN_SECONDS = { min: 300, max: 86_400, serviceNowDefault: 1800 } as const;
 
+/** The refresher's schedule by default: it runs every minute and refreshes 5 minutes before a token's end. */
+export const DEFAULT_SCHEDULE = { intervalSeconds: 60, refreshAheadSeconds: 300 } as const;
+
 /**
  * The shortest access-token lifespan the refresher keeps up with: it refreshes `refreshAhead`
  * before the end and runs once per schedule interval, so a token must outlive two of the first

@@ -33,6 +33,12 @@ export interface PasswordBootstrapInput {
   readonly refreshTokenLifespanSeconds?: number;
 }
 
+/** A bootstrap that stored nothing: the lease was held, the token was refused, or the grant failed. */
+export type BootstrapNotDone =
+  | { readonly kind: 'busy' }
+  | { readonly kind: 'refused'; readonly message: string }
+  | { readonly kind: 'failed'; readonly outcome: FailedOutcome; readonly message: string };
+
 export type PasswordBootstrapResult =
   | {
       readonly kind: 'ok';
@@ -41,9 +47,7 @@ export type PasswordBootstrapResult =
       readonly accessTokenExpiresAt: number;
       readonly state: InstanceState;
     }
-  | { readonly kind: 'busy' }
-  | { readonly kind: 'refused'; readonly message: string }
-  | { readonly kind: 'failed'; readonly outcome: FailedOutcome; readonly message: string };
+  | BootstrapNotDone;
 
 /**
  * Runs a password grant and stores what it returns, under the same lease the refresher takes, so
@@ -76,9 +80,7 @@ export type BootstrapResult =
       readonly accessTokenExpiresAt: number;
       readonly state: InstanceState;
     }
-  | { readonly kind: 'busy' }
-  | { readonly kind: 'refused'; readonly message: string }
-  | { readonly kind: 'failed'; readonly outcome: FailedOutcome; readonly message: string };
+  | BootstrapNotDone;
 
 /**
  * Runs a password grant and stores what it returns, under the same lease the refresher takes, so

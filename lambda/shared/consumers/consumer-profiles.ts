@@ -15,17 +15,26 @@ export interface ConsumerProfile {
 const EXALATE: ConsumerProfile = {
   label: 'Exalate',
   pasteSteps: ({ instanceUrl, clientId }) =>
-    [
+    pasteStepsIn(
       "In Exalate's settings for this ServiceNow node (where the guide had you paste the curl output):",
-      `  1. ServiceNow instance: ${instanceUrl}`,
-      `  2. Client ID: ${clientId}`,
-      '  3. Client secret: the one you typed at the prompt (it is not shown here).',
-      '  4. Refresh token: the value shown once below (or in the owner-only file).',
-      '  5. Save.',
-    ].join('\n'),
+      `ServiceNow instance: ${instanceUrl}`,
+      clientId,
+    ),
   connectionCheck:
     'Exalate then raises no "no access is possible" flag for this node, and its next synchronisation reaches ServiceNow (the connection shows as active). A raised flag means the token or the client secret was pasted wrong: paste them again.',
 };
+
+/** The five fields a tool's connection settings take, in the order its screen shows them. */
+function pasteStepsIn(where: string, instanceField: string, clientId: string): string {
+  return [
+    where,
+    `  1. ${instanceField}`,
+    `  2. Client ID: ${clientId}`,
+    '  3. Client secret: the one you typed at the prompt (it is not shown here).',
+    '  4. Refresh token: the value shown once below (or in the owner-only file).',
+    '  5. Save.',
+  ].join('\n');
+}
 
 const KNOWN: Readonly<Record<string, ConsumerProfile>> = { exalate: EXALATE };
 
@@ -36,14 +45,7 @@ export function consumerProfile(consumer: string): ConsumerProfile {
   return {
     label,
     pasteSteps: ({ instanceUrl, clientId }) =>
-      [
-        `In ${label}'s ServiceNow connection settings:`,
-        `  1. Instance URL: ${instanceUrl}`,
-        `  2. Client ID: ${clientId}`,
-        '  3. Client secret: the one you typed at the prompt (it is not shown here).',
-        '  4. Refresh token: the value shown once below (or in the owner-only file).',
-        '  5. Save.',
-      ].join('\n'),
+      pasteStepsIn(`In ${label}'s ServiceNow connection settings:`, `Instance URL: ${instanceUrl}`, clientId),
     connectionCheck: `${label}'s own connection test should then succeed; its next sync should reach ServiceNow.`,
   };
 }

@@ -58,37 +58,45 @@ export class DynamoRefreshRequestLimit implements RefreshRequestLimit {
 
   async take(instance: string, now: number): Promise<LimitDecision> {
     const window = requestWindow(now);
-    const key = { instance: refreshRequestsKey(instance) };
-    // The usual case: the minute's window is open and has room.
-    if (
-      await this.conditional({
-        TableName: this.tableName,
-        Key: key,
-        UpdateExpression: 'SET requests = requests + :one',
-        ConditionExpression: 'windowStart = :window AND requests < :max',
-        ExpressionAttributeValues: { ':one': 1, ':window': window, ':max': this.perMinute },
-      })
-    ) {
-      return { granted: true };
-    }
-    // A new minute (or a first request): open its window with this request.
-    if (
-      await this.conditional({
-        TableName: this.tableName,
-        Key: key,
-        UpdateExpression: 'SET windowStart = :window, requests = :one',
-        ConditionExpression: 'attribute_not_exists(windowStart) OR windowStart < :window',
-        ExpressionAttributeValues: { ':one': 1, ':window': window },
-      })
-    ) {
-      return { granted: true };
-    }
-    return { granted: false, retryAt: window + REQUEST_WINDOW_MS };
+    const values = { ':one': 1, ':window': window };
+    const granted =
+      // The usual case: the minute's window is open and has room.
+      (await this.conditional(
+        instance,
+        'SET requests = requests + :one',
+        'windowStart = :window AND requests < :max',
+        {
+          ...values,
+          ':max': this.perMinute,
+        },
+      )) ||
+      // A new minute (or a first request): open its window with this request.
+      (await this.conditional(
+        instance,
+        'SET windowStart = :window, requests = :one',
+        'attribute_not_exists(windowStart) OR windowStart < :window',
+        values,
+      ));
+    return granted ? { granted: true } : { granted: false, retryAt: window + REQUEST_WINDOW_MS };
   }
 
-  private async conditional(input: ConstructorParameters<typeof UpdateCommand>[0]): Promise<boolean> {
+  /** One conditional update of the instance's request item; false when its condition failed. */
+  private async conditional(
+    instance: string,
+    update: string,
+    condition: string,
+    values: Record<string, number>,
+  ): Promise<boolean> {
     try {
-      await this.doc.send(new UpdateCommand(input));
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { instance: refreshRequestsKey(instance) },
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeValues: values,
+        }),
+      );
       return true;
     } catch (error) {
       if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return false;
