@@ -1,10 +1,13 @@
 import { createPublicKey, createVerify, type KeyObject, X509Certificate } from 'node:crypto';
 import {
   authenticateClient,
+  type GrantContext,
   type GrantHandler,
+  type GrantOutcome,
   issueOrEchoAccessToken,
   loginBlockedReason,
 } from './grant-handlers';
+import type { RegistryRecord } from './types';
 
 export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
@@ -18,18 +21,34 @@ export const clientCredentialsGrant: GrantHandler = (params, context) => {
   if (!clientCheck.ok) return clientCheck;
   const { client } = clientCheck;
   if (!client.applicationUser) return { ok: false, reason: 'no-application-user' };
-  const user = context.findUser(client.applicationUser);
-  if (user === undefined) return { ok: false, reason: 'unknown-user', username: client.applicationUser };
+  return accessTokenFor(context, client, client.applicationUser, {
+    issued: 'client-credentials-ok',
+    echoed: 'client-credentials-echo-current',
+  });
+};
+
+/**
+ * How both grants end: the user they name must exist and may log in; then the current access token
+ * or a new one, each logged with its own result tag, and no refresh token.
+ */
+function accessTokenFor(
+  context: GrantContext,
+  client: RegistryRecord,
+  username: string,
+  results: { readonly issued: string; readonly echoed: string },
+): GrantOutcome {
+  const user = context.findUser(username);
+  if (user === undefined) return { ok: false, reason: 'unknown-user', username };
   const blocked = loginBlockedReason(user);
   if (blocked !== undefined) return { ok: false, reason: blocked, username: user.username };
   const issued = issueOrEchoAccessToken(context, client, user.username);
   return {
     ok: true,
-    result: issued.echoed ? 'client-credentials-echo-current' : 'client-credentials-ok',
+    result: issued.echoed ? results.echoed : results.issued,
     username: user.username,
     body: issued.body,
   };
-};
+}
 
 function publicKeyOf(pem: string): KeyObject {
   return pem.includes('BEGIN CERTIFICATE') ? new X509Certificate(pem).publicKey : createPublicKey(pem);
@@ -74,15 +93,5 @@ export const jwtBearerGrant: GrantHandler = (params, context) => {
   if (typeof claims.exp !== 'number' || claims.exp * 1000 <= instanceNow)
     return { ok: false, reason: 'expired-assertion' };
   const username = typeof claims.sub === 'string' ? claims.sub : '';
-  const user = context.findUser(username);
-  if (user === undefined) return { ok: false, reason: 'unknown-user', username };
-  const blocked = loginBlockedReason(user);
-  if (blocked !== undefined) return { ok: false, reason: blocked, username };
-  const issued = issueOrEchoAccessToken(context, client, user.username);
-  return {
-    ok: true,
-    result: issued.echoed ? 'jwt-echo-current' : 'jwt-ok',
-    username: user.username,
-    body: issued.body,
-  };
+  return accessTokenFor(context, client, username, { issued: 'jwt-ok', echoed: 'jwt-echo-current' });
 };

@@ -39,6 +39,11 @@ export function errorEnvelope(
   return jsonResponse(status, { error: { message, detail }, status: 'failure' }, result, headers);
 }
 
+/** 405 from an endpoint that serves only the `allow`ed methods; `detail` says which to use instead. */
+export function methodNotAllowed(detail: string, allow: string): SimResponse {
+  return errorEnvelope(405, 'Method not Supported', detail, 'method-not-allowed', { Allow: allow });
+}
+
 /** The envelope an instance (or its load balancer) sends with a bare 5xx. */
 export function statusEnvelope(status: number, result: string): SimResponse {
   return errorEnvelope(status, STATUS_CODES[status] ?? `HTTP ${status}`, null, result);

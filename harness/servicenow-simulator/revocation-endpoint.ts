@@ -1,5 +1,5 @@
 import type { IncomingCall } from './incoming-call';
-import { errorEnvelope, type SimResponse } from './responses';
+import { methodNotAllowed, type SimResponse } from './responses';
 import type { TokenStore } from './token-store';
 
 export const REVOKE_PATH = '/oauth_revoke_token.do';
@@ -7,15 +7,7 @@ export const REVOKE_PATH = '/oauth_revoke_token.do';
 /** `GET /oauth_revoke_token.do?token=...`: no authentication; marks the token expired; always 200. */
 export function answerRevocation(call: IncomingCall, tokens: TokenStore): SimResponse {
   if (call.method !== 'GET') {
-    return errorEnvelope(
-      405,
-      'Method not Supported',
-      `${call.method} is not supported on ${REVOKE_PATH}; use GET`,
-      'method-not-allowed',
-      {
-        Allow: 'GET',
-      },
-    );
+    return methodNotAllowed(`${call.method} is not supported on ${REVOKE_PATH}; use GET`, 'GET');
   }
   const kind = tokens.revoke(call.url.searchParams.get('token') ?? '');
   return {

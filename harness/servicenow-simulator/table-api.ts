@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingCall } from './incoming-call';
-import { errorEnvelope, jsonResponse, type SimResponse } from './responses';
+import { errorEnvelope, jsonResponse, methodNotAllowed, type SimResponse } from './responses';
 
 const TABLE_PATH = /^\/api\/now\/table\/([^/]+)(?:\/([^/]+))?\/?$/;
 
@@ -80,12 +80,9 @@ export function answerTableRequest(
   const table = decodeURIComponent(match?.[1] ?? '');
   const recordId = match?.[2];
   if (call.method !== 'GET' && call.method !== 'HEAD') {
-    return errorEnvelope(
-      405,
-      'Method not Supported',
+    return methodNotAllowed(
       `The simulator serves GET and HEAD on the Table API, not ${call.method}`,
-      'method-not-allowed',
-      { Allow: 'GET, HEAD' },
+      'GET, HEAD',
     );
   }
   if (table !== 'sys_user' && table !== 'incident') {

@@ -1,6 +1,6 @@
 import type { GrantContext, GrantHandler } from './grant-handlers';
 import { formParams, type IncomingCall } from './incoming-call';
-import { errorEnvelope, JSON_UTF8, opaqueAccessDenied, type SimResponse } from './responses';
+import { JSON_UTF8, methodNotAllowed, opaqueAccessDenied, type SimResponse } from './responses';
 
 export const TOKEN_PATH = '/oauth_token.do';
 
@@ -14,15 +14,7 @@ export function answerTokenRequest(
   context: GrantContext,
 ): SimResponse {
   if (call.method !== 'POST') {
-    return errorEnvelope(
-      405,
-      'Method not Supported',
-      `${call.method} is not supported on ${TOKEN_PATH}; use POST`,
-      'method-not-allowed',
-      {
-        Allow: 'POST',
-      },
-    );
+    return methodNotAllowed(`${call.method} is not supported on ${TOKEN_PATH}; use POST`, 'POST');
   }
   const hasQueryParameters = [...call.url.searchParams.keys()].length > 0;
   if (hasQueryParameters && context.settings.parametersInBodyOnly) {
