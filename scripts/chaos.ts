@@ -38,9 +38,13 @@ try {
   console.error('chaos: no report was written; see the Vitest output above');
   process.exit(run.status ?? 1);
 }
-const sum = (pick: (r: ChaosReport) => Record<string, number>) => {
+/** The reports' figures that count things by kind. */
+type Counts = {
+  [K in keyof ChaosReport]: ChaosReport[K] extends Readonly<Record<string, number>> ? K : never;
+}[keyof ChaosReport];
+const sum = (counts: Counts) => {
   const total: Record<string, number> = {};
-  for (const r of reports) for (const [k, v] of Object.entries(pick(r))) total[k] = (total[k] ?? 0) + v;
+  for (const r of reports) for (const [k, v] of Object.entries(r[counts])) total[k] = (total[k] ?? 0) + v;
   return total;
 };
 const table = (title: string, figures: Record<string, number>) => {
@@ -52,34 +56,16 @@ const table = (title: string, figures: Record<string, number>) => {
 console.log(
   `\nchaos: ${reports.length} seed(s) [${reports.map((r) => r.seed).join(', ')}] x ${values.days} days = ${reports.reduce((a, r) => a + r.days, 0)} simulated days in ${reports.reduce((a, r) => a + r.wallSeconds, 0)} s`,
 );
-table(
-  'ServiceNow outage windows, by kind',
-  sum((r) => r.serviceNowWindows),
-);
-table(
-  'ServiceNow requests answered with a fault, by kind',
-  sum((r) => r.serviceNowFaults),
-);
-table(
-  'AWS requests faulted by the proxy, by kind (and forwarded)',
-  sum((r) => r.awsFaults),
-);
-table(
-  'chaos events',
-  sum((r) => r.events),
-);
-table(
-  'invocations and outcomes',
-  sum((r) => r.invocations),
-);
-table(
-  'emails, by kind and notice',
-  sum((r) => r.emails),
-);
-table(
-  'invariant checks',
-  sum((r) => r.checks),
-);
+const TABLES: readonly (readonly [title: string, counts: Counts])[] = [
+  ['ServiceNow outage windows, by kind', 'serviceNowWindows'],
+  ['ServiceNow requests answered with a fault, by kind', 'serviceNowFaults'],
+  ['AWS requests faulted by the proxy, by kind (and forwarded)', 'awsFaults'],
+  ['chaos events', 'events'],
+  ['invocations and outcomes', 'invocations'],
+  ['emails, by kind and notice', 'emails'],
+  ['invariant checks', 'checks'],
+];
+for (const [title, counts] of TABLES) table(title, sum(counts));
 const violations = reports.flatMap((r) => r.violations.map((v) => ({ seed: r.seed, ...v })));
 console.log(`\nviolations: ${violations.length}`);
 for (const v of violations) {
