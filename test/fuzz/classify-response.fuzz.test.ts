@@ -108,26 +108,36 @@ const response: fc.Arbitrary<RawResponse> = fc
 let cases = 0;
 afterAll(() => reportCases('ServiceNow responses, classifyResponse (pure)', cases));
 
+type Endpoint = 'token' | 'api';
+const endpoints = fc.constantFrom<Endpoint>('token', 'api');
+
+/** One generated case: the answer classified as the endpoint's client would, with its schema. */
+function classifyAt(
+  raw: RawResponse,
+  endpoint: Endpoint,
+  apiSchema: z.ZodType = probeSchema,
+  secrets?: string[],
+) {
+  cases++;
+  return classifyResponse(
+    raw,
+    endpoint,
+    (endpoint === 'token' ? tokenSchema : apiSchema) as z.ZodType<unknown>,
+    secrets,
+  );
+}
+
 describe('classifyResponse on arbitrary answers', () => {
   it('always returns one known outcome, for both endpoints, and never throws', () => {
     fc.assert(
-      fc.property(
-        response,
-        fc.constantFrom('token', 'api') as fc.Arbitrary<'token' | 'api'>,
-        (raw, endpoint) => {
-          cases++;
-          const outcome = classifyResponse(
-            raw,
-            endpoint,
-            (endpoint === 'token' ? tokenSchema : probeSchema) as z.ZodType<unknown>,
-          );
-          expect(OUTCOME_KINDS).toContain(outcome.kind);
-          if (outcome.kind !== 'ok') {
-            expect(typeof describeOutcome(outcome as FailedOutcome)).toBe('string');
-            expect(typeof isTransient(outcome as FailedOutcome)).toBe('boolean');
-          }
-        },
-      ),
+      fc.property(response, endpoints, (raw, endpoint) => {
+        const outcome = classifyAt(raw, endpoint);
+        expect(OUTCOME_KINDS).toContain(outcome.kind);
+        if (outcome.kind !== 'ok') {
+          expect(typeof describeOutcome(outcome as FailedOutcome)).toBe('string');
+          expect(typeof isTransient(outcome as FailedOutcome)).toBe('boolean');
+        }
+      }),
       { numRuns: 4_000, seed: FUZZ_SEED },
     );
   });
@@ -135,8 +145,7 @@ describe('classifyResponse on arbitrary answers', () => {
   it('is ok only for a 2xx JSON answer, not labelled HTML, that matches the schema', () => {
     fc.assert(
       fc.property(response, (raw) => {
-        cases++;
-        const outcome = classifyResponse(raw, 'token', tokenSchema);
+        const outcome = classifyAt(raw, 'token');
         if (outcome.kind !== 'ok') return;
         expect(raw.status).toBeGreaterThanOrEqual(200);
         expect(raw.status).toBeLessThan(300);
@@ -154,20 +163,15 @@ describe('classifyResponse on arbitrary answers', () => {
         fc.constantFrom('application/json', 'application/json;charset=UTF-8', 'text/plain', undefined),
         fc.boolean(),
         fc.oneof(jsonText, tokenBody, wordyJson),
-        fc.constantFrom('token', 'api') as fc.Arbitrary<'token' | 'api'>,
+        endpoints,
         (status, ct, bom, json, endpoint) => {
-          cases++;
           const raw: RawResponse = {
             status,
             headers: ct === undefined ? {} : { 'content-type': ct },
             body: `${bom ? '\uFEFF' : ''}${json}`,
             maxBytes: 65_536,
           };
-          const outcome = classifyResponse(
-            raw,
-            endpoint,
-            (endpoint === 'token' ? tokenSchema : probeSchema) as z.ZodType<unknown>,
-          );
+          const outcome = classifyAt(raw, endpoint);
           expect(outcome.kind).not.toBe('unavailable');
         },
       ),
@@ -177,21 +181,12 @@ describe('classifyResponse on arbitrary answers', () => {
 
   it('never copies a token from the body into a failed outcome', () => {
     fc.assert(
-      fc.property(
-        response,
-        fc.constantFrom('token', 'api') as fc.Arbitrary<'token' | 'api'>,
-        (raw, endpoint) => {
-          cases++;
-          const outcome = classifyResponse(
-            raw,
-            endpoint,
-            (endpoint === 'token' ? tokenSchema : probeSchema) as z.ZodType<unknown>,
-          );
-          if (outcome.kind === 'ok') return;
-          expect(describeOutcome(outcome as FailedOutcome)).not.toContain(MARK);
-          expect(JSON.stringify(outcome)).not.toContain(MARK);
-        },
-      ),
+      fc.property(response, endpoints, (raw, endpoint) => {
+        const outcome = classifyAt(raw, endpoint);
+        if (outcome.kind === 'ok') return;
+        expect(describeOutcome(outcome as FailedOutcome)).not.toContain(MARK);
+        expect(JSON.stringify(outcome)).not.toContain(MARK);
+      }),
       { numRuns: 4_000, seed: FUZZ_SEED + 2 },
     );
   });
@@ -204,15 +199,13 @@ describe('classifyResponse on arbitrary answers', () => {
         fc.constantFrom('application/json', 'text/html', '', 'text/plain'),
         fc.constantFrom('error.message', 'error_description', 'html', 'header', 'location', 'schema-key'),
         fc.constantFrom(...ENCODINGS),
-        fc.constantFrom('token', 'api') as fc.Arbitrary<'token' | 'api'>,
+        endpoints,
         (secrets, status, ct, where, encoding, endpoint) => {
-          cases++;
           const quoted = secrets.map(ENCODE[encoding]).join(' and ');
-          const raw = quotingAnswer(status, ct, where, quoted);
-          const outcome = classifyResponse(
-            raw,
+          const outcome = classifyAt(
+            quotingAnswer(status, ct, where, quoted),
             endpoint,
-            (endpoint === 'token' ? tokenSchema : recordSchema) as z.ZodType<unknown>,
+            recordSchema,
             secrets,
           );
           const texts = [

@@ -121,17 +121,23 @@ const wireAnswer: fc.Arbitrary<WireAnswer> = fc.record({
   ending: fc.constantFrom('whole', 'whole', 'whole', 'cut-mid-body', 'cut-before-headers', 'wrong-length'),
 });
 
+/** A client of the raw server, with a deadline short enough for hundreds of broken answers. */
+function wireClient(): ServiceNowClient {
+  return new ServiceNowClient(url, { dispatcher: agent, clock: systemClock }, { overallTimeoutMs: 2_000 });
+}
+
+/** One generated case: the server's answer to the next request. */
+function answerNextWith(answer: WireAnswer): void {
+  cases++;
+  next = answer;
+}
+
 describe('ServiceNowClient against arbitrary bytes on the wire', () => {
   it('ends every token request in one known outcome, never an exception', async () => {
-    const client = new ServiceNowClient(
-      url,
-      { dispatcher: agent, clock: systemClock },
-      { overallTimeoutMs: 2_000 },
-    );
+    const client = wireClient();
     await fc.assert(
       fc.asyncProperty(wireAnswer, async (answer) => {
-        cases++;
-        next = answer;
+        answerNextWith(answer);
         const outcome = await client.requestToken({
           grantType: 'refresh_token',
           clientId: 'c',
@@ -149,15 +155,10 @@ describe('ServiceNowClient against arbitrary bytes on the wire', () => {
   }, 120_000);
 
   it('ends every probe in one known outcome, never an exception', async () => {
-    const client = new ServiceNowClient(
-      url,
-      { dispatcher: agent, clock: systemClock },
-      { overallTimeoutMs: 2_000 },
-    );
+    const client = wireClient();
     await fc.assert(
       fc.asyncProperty(wireAnswer, async (answer) => {
-        cases++;
-        next = answer;
+        answerNextWith(answer);
         const outcome = await client.probe('bearer-value');
         expect(OUTCOME_KINDS).toContain(outcome.kind);
       }),
@@ -166,11 +167,7 @@ describe('ServiceNowClient against arbitrary bytes on the wire', () => {
   }, 120_000);
 
   it('never carries a secret of the request out of an answer that quotes it', async () => {
-    const client = new ServiceNowClient(
-      url,
-      { dispatcher: agent, clock: systemClock },
-      { overallTimeoutMs: 2_000 },
-    );
+    const client = wireClient();
     const tokenish = fc.string({
       unit: fc.constantFrom(...'abcdefXYZ0123456789-_.~+/='.split('')),
       minLength: 12,
@@ -202,8 +199,7 @@ describe('ServiceNowClient against arbitrary bytes on the wire', () => {
         tokenish,
         fc.boolean(),
         async (answer, clientSecret, refreshToken, probe) => {
-          cases++;
-          next = answer;
+          answerNextWith(answer);
           const outcome = probe
             ? await client.probe(refreshToken)
             : await client.requestToken({
