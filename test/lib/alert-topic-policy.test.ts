@@ -1,6 +1,7 @@
-import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
+import type { Simulation } from '@cloud-copilot/iam-simulate';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ACCOUNT, policyDecision, REGION, roleArn, roleRequest } from '../../harness/cdk/policy-simulation';
 import { stackFromConfig, templates, testApp, testConfig } from '../../harness/cdk/synth';
 
 /**
@@ -8,17 +9,14 @@ import { stackFromConfig, templates, testApp, testConfig } from '../../harness/c
  * simulator as the secrets' policies. Every principal holds sns:* in its identity policy, like an
  * account administrator, so what is allowed is exactly what the topic policy leaves open.
  */
-const ACCOUNT = '123456789012';
-const REGION = 'eu-west-1';
 const TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT}:alerts`;
-const role = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
 const ROLES = {
-  refresher: role('refresher-role'),
-  probe: role('probe-role'),
-  expiryWatch: role('expiry-watch-role'),
-  operator: role('ServiceNowTokenOperator'),
-  admin: role('Admin'),
-  otherFunction: role('SomeOtherLambda'),
+  refresher: roleArn('refresher-role'),
+  probe: roleArn('probe-role'),
+  expiryWatch: roleArn('expiry-watch-role'),
+  operator: roleArn('ServiceNowTokenOperator'),
+  admin: roleArn('Admin'),
+  otherFunction: roleArn('SomeOtherLambda'),
 } as const;
 type Who = keyof typeof ROLES | 'cloudwatch' | 'otherService';
 
@@ -61,49 +59,22 @@ beforeAll(() => {
   topicPolicy = concrete(policies[0]?.Properties.PolicyDocument);
 });
 
-async function decision(who: Who, action = 'sns:Publish'): Promise<string> {
+function decision(who: Who, action = 'sns:Publish'): Promise<string> {
+  if (who !== 'cloudwatch' && who !== 'otherService') {
+    return policyDecision(roleRequest(ROLES[who], action, TOPIC), topicPolicy, 'sns');
+  }
   const service = who === 'cloudwatch' ? 'cloudwatch.amazonaws.com' : 'lambda.amazonaws.com';
-  const request: Simulation['request'] =
-    who === 'cloudwatch' || who === 'otherService'
-      ? {
-          principal: service,
-          action,
-          resource: { resource: TOPIC, accountId: ACCOUNT },
-          contextVariables: {
-            'aws:PrincipalServiceName': service,
-            'aws:SourceAccount': ACCOUNT,
-            'aws:SourceArn': `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:acme-errors`,
-          },
-        }
-      : {
-          principal: `arn:aws:sts::${ACCOUNT}:assumed-role/${ROLES[who].split('/').pop()}/session`,
-          action,
-          resource: { resource: TOPIC, accountId: ACCOUNT },
-          contextVariables: { 'aws:PrincipalArn': ROLES[who], 'aws:PrincipalAccount': ACCOUNT },
-        };
-  const isService = who === 'cloudwatch' || who === 'otherService';
-  const response = await runSimulation(
-    {
-      request,
-      identityPolicies: isService
-        ? []
-        : [
-            {
-              name: 'administrator',
-              policy: {
-                Version: '2012-10-17',
-                Statement: [{ Effect: 'Allow', Action: 'sns:*', Resource: '*' }],
-              },
-            },
-          ],
-      serviceControlPolicies: [],
-      resourceControlPolicies: [],
-      resourcePolicy: topicPolicy as Simulation['resourcePolicy'],
+  const request: Simulation['request'] = {
+    principal: service,
+    action,
+    resource: { resource: TOPIC, accountId: ACCOUNT },
+    contextVariables: {
+      'aws:PrincipalServiceName': service,
+      'aws:SourceAccount': ACCOUNT,
+      'aws:SourceArn': `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:acme-errors`,
     },
-    {},
-  );
-  if (response.resultType === 'error') throw new Error(JSON.stringify(response.errors));
-  return response.overallResult;
+  };
+  return policyDecision(request, topicPolicy);
 }
 
 describe('the alert topic policy, evaluated by an IAM policy simulator', () => {

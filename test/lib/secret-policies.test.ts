@@ -1,7 +1,7 @@
-import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ACCOUNT, policyDecision, REGION, roleArn, roleRequest } from '../../harness/cdk/policy-simulation';
 import { stackFromConfig, templates, testApp, testConfig } from '../../harness/cdk/synth';
 import { ACCESS_TOKEN_READER_TAG, SECRET_ACTIONS } from '../../lib/secret-policies';
 
@@ -11,19 +11,15 @@ import { ACCESS_TOKEN_READER_TAG, SECRET_ACTIONS } from '../../lib/secret-polici
  * holds secretsmanager:* on everything in its identity policy, like an account administrator, so
  * what is allowed here is exactly what the resource policies leave open.
  */
-const ACCOUNT = '123456789012';
-const REGION = 'eu-west-1';
-const role = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
-
 const P = {
-  refresher: role('refresher-role'),
-  probe: role('probe-role'),
-  operator: role('ServiceNowTokenOperator'),
-  deployment: role(`cdk-hnb659fds-cfn-exec-role-${ACCOUNT}-${REGION}`),
-  taggedReader: role('SyncJobRole'),
-  listedReader: role('ExternalSyncJob'),
-  admin: role('Admin'),
-  otherAppReader: role('OtherApp'),
+  refresher: roleArn('refresher-role'),
+  probe: roleArn('probe-role'),
+  operator: roleArn('ServiceNowTokenOperator'),
+  deployment: roleArn(`cdk-hnb659fds-cfn-exec-role-${ACCOUNT}-${REGION}`),
+  taggedReader: roleArn('SyncJobRole'),
+  listedReader: roleArn('ExternalSyncJob'),
+  admin: roleArn('Admin'),
+  otherAppReader: roleArn('OtherApp'),
 } as const;
 type Who = keyof typeof P;
 /** Role tags as aws:PrincipalTag sees them. */
@@ -83,36 +79,11 @@ beforeAll(() => {
   expect(jobRoleTags).toEqual([{ Key: ACCESS_TOKEN_READER_TAG, Value: 'servicenow-token/' }]);
 });
 
-async function decision(policy: unknown, who: Who, action: string): Promise<string> {
+function decision(policy: unknown, who: Who, action: string): Promise<string> {
   const secret = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:servicenow-token/acme/x-AbCdEf`;
-  const name = P[who].split('/').pop();
-  const simulation: Simulation = {
-    request: {
-      principal: `arn:aws:sts::${ACCOUNT}:assumed-role/${name}/session`,
-      action,
-      resource: { resource: secret, accountId: ACCOUNT },
-      contextVariables: {
-        'aws:PrincipalArn': P[who],
-        'aws:PrincipalAccount': ACCOUNT,
-        ...Object.fromEntries(Object.entries(TAGS[who] ?? {}).map(([k, v]) => [`aws:PrincipalTag/${k}`, v])),
-      },
-    },
-    identityPolicies: [
-      {
-        name: 'administrator',
-        policy: {
-          Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Action: 'secretsmanager:*', Resource: '*' }],
-        },
-      },
-    ],
-    serviceControlPolicies: [],
-    resourceControlPolicies: [],
-    resourcePolicy: policy as Simulation['resourcePolicy'],
-  };
-  const response = await runSimulation(simulation, {});
-  if (response.resultType === 'error') throw new Error(JSON.stringify(response.errors));
-  return response.overallResult;
+  const tags = Object.entries(TAGS[who] ?? {}).map(([k, v]) => [`aws:PrincipalTag/${k}`, v]);
+  const request = roleRequest(P[who], action, secret, Object.fromEntries(tags));
+  return policyDecision(request, policy, 'secretsmanager');
 }
 
 const ALL: Who[] = Object.keys(P) as Who[];
@@ -165,45 +136,34 @@ describe('the secrets resource policies, evaluated by an IAM policy simulator', 
 
 describe('the simulator itself, on AWS documented semantics', () => {
   const sm = 'secretsmanager:GetSecretValue';
+  /** A resource policy of one statement: deny reading the secret to everyone, unless `condition` fails. */
+  const denyReading = (condition?: Record<string, unknown>) => ({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Deny',
+        Principal: '*',
+        Action: sm,
+        Resource: '*',
+        ...(condition && { Condition: condition }),
+      },
+    ],
+  });
+
   it('an explicit deny overrides an identity allow (policy evaluation logic)', async () => {
-    const deny = {
-      Version: '2012-10-17',
-      Statement: [{ Effect: 'Deny', Principal: '*', Action: sm, Resource: '*' }],
-    };
+    const deny = denyReading();
     expect(await decision(deny, 'admin', sm)).toBe('ExplicitlyDenied');
   });
   it('ArnNotLike with a wildcard exempts matching principals only', async () => {
-    const deny = {
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Effect: 'Deny',
-          Principal: '*',
-          Action: sm,
-          Resource: '*',
-          Condition: { ArnNotLike: { 'aws:PrincipalArn': `arn:aws:iam::${ACCOUNT}:role/Sync*` } },
-        },
-      ],
-    };
+    const deny = denyReading({ ArnNotLike: { 'aws:PrincipalArn': `arn:aws:iam::${ACCOUNT}:role/Sync*` } });
     expect(await decision(deny, 'taggedReader', sm)).toBe('Allowed');
     expect(await decision(deny, 'admin', sm)).toBe('ExplicitlyDenied');
   });
   it('conditions of one statement are ANDed: the deny applies only when both fail', async () => {
-    const deny = {
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Effect: 'Deny',
-          Principal: '*',
-          Action: sm,
-          Resource: '*',
-          Condition: {
-            ArnNotLike: { 'aws:PrincipalArn': P.probe },
-            StringNotEquals: { [`aws:PrincipalTag/${ACCESS_TOKEN_READER_TAG}`]: 'servicenow-token/' },
-          },
-        },
-      ],
-    };
+    const deny = denyReading({
+      ArnNotLike: { 'aws:PrincipalArn': P.probe },
+      StringNotEquals: { [`aws:PrincipalTag/${ACCESS_TOKEN_READER_TAG}`]: 'servicenow-token/' },
+    });
     expect(await decision(deny, 'probe', sm)).toBe('Allowed');
     expect(await decision(deny, 'taggedReader', sm)).toBe('Allowed');
     expect(await decision(deny, 'otherAppReader', sm)).toBe('ExplicitlyDenied');

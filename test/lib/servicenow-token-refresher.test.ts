@@ -377,6 +377,19 @@ describe('the alert topic', () => {
 });
 
 describe('the alarms', () => {
+  const TO_TOPIC = [{ Ref: Match.stringLikeRegexp('AlertsTopic') }];
+  /** The two dead-man alarms read one metric, published under the construct's metrics service. */
+  const silentInstancesAlarm = (name: string, props: Record<string, unknown>) =>
+    parent.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: `ServiceNowTokenRefresher-servicenow-token-${name}`,
+      Namespace: 'ServiceNowTokenRefresher',
+      MetricName: 'SilentInstances',
+      Dimensions: [{ Name: 'service', Value: 'servicenow-token-refresher' }],
+      Threshold: 1,
+      AlarmActions: TO_TOPIC,
+      ...props,
+    });
+
   it.each(['refresher', 'probe', 'expiry-watch'])(
     'alarm to the topic when the %s function fails or is throttled',
     (fn) => {
@@ -388,7 +401,7 @@ describe('the alarms', () => {
           Statistic: 'Sum',
           Threshold: 1,
           ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-          AlarmActions: [{ Ref: Match.stringLikeRegexp('AlertsTopic') }],
+          AlarmActions: TO_TOPIC,
         });
       }
     },
@@ -398,38 +411,26 @@ describe('the alarms', () => {
     parent.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ApproximateNumberOfMessagesVisible',
       Threshold: 1,
-      AlarmActions: [{ Ref: Match.stringLikeRegexp('AlertsTopic') }],
+      AlarmActions: TO_TOPIC,
     });
   });
 
   it('have one dead-man switch for every instance: any instance without a new token for 2 hours', () => {
-    parent.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'ServiceNowTokenRefresher-servicenow-token-no-refresh',
-      Namespace: 'ServiceNowTokenRefresher',
-      MetricName: 'SilentInstances',
-      Dimensions: [{ Name: 'service', Value: 'servicenow-token-refresher' }],
+    silentInstancesAlarm('no-refresh', {
       Statistic: 'Maximum',
       Period: 300,
       EvaluationPeriods: 1,
-      Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      AlarmActions: [{ Ref: Match.stringLikeRegexp('AlertsTopic') }],
-      OKActions: [{ Ref: Match.stringLikeRegexp('AlertsTopic') }],
+      OKActions: TO_TOPIC,
     });
   });
 
   it('alarm when the dead-man reading itself stops for 2 hours: silence counts', () => {
-    parent.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'ServiceNowTokenRefresher-servicenow-token-dead-man-silent',
-      Namespace: 'ServiceNowTokenRefresher',
-      MetricName: 'SilentInstances',
-      Dimensions: [{ Name: 'service', Value: 'servicenow-token-refresher' }],
+    silentInstancesAlarm('dead-man-silent', {
       Statistic: 'SampleCount',
       Period: 7200,
-      Threshold: 1,
       ComparisonOperator: 'LessThanThreshold',
       TreatMissingData: 'breaching',
-      AlarmActions: [{ Ref: Match.stringLikeRegexp('AlertsTopic') }],
     });
   });
 
