@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ServiceNowApiClient } from '../../client/servicenow-api-client';
+import { closeFindingLoggedSecrets } from '../../harness/logged-secrets';
 import { RefresherFixture } from '../../harness/refresher-fixture';
 import { syncJobTokenClient } from '../../harness/token-client-fixture';
 import { createServiceNowAgent } from '../../lambda/shared/servicenow/servicenow-client';
@@ -11,9 +12,7 @@ const force = { action: 'refresh', instances: ['acme'], force: true };
 
 let fixture: RefresherFixture;
 afterEach(async () => {
-  const logged = fixture.logs.text();
-  await fixture.close();
-  for (const secret of fixture.secretValues()) expect(logged).not.toContain(secret);
+  expect(await closeFindingLoggedSecrets(fixture)).toEqual([]);
 });
 
 async function setUp(options: Parameters<typeof RefresherFixture.create>[0] = {}) {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateSigningKey } from '../../../cli/jwt-key';
 import { AlertingHarness } from '../../../harness/alerting-harness';
+import { closeFindingLoggedSecrets } from '../../../harness/logged-secrets';
 import { RefresherFixture } from '../../../harness/refresher-fixture';
 import { TimeWarp } from '../../../harness/time-warp';
 import { bootstrapWithCredentials } from '../../../lambda/shared/password-bootstrap';
@@ -11,9 +12,7 @@ const DAY = 86_400_000;
 let fixture: RefresherFixture;
 
 afterEach(async () => {
-  const logged = fixture.logs.text();
-  await fixture.close();
-  for (const secret of fixture.secretValues()) expect(logged).not.toContain(secret);
+  expect(await closeFindingLoggedSecrets(fixture)).toEqual([]);
 });
 
 type Keyless = Exclude<CredentialsSecret, { grant: 'password' }>;
@@ -28,16 +27,16 @@ async function setUp(
   });
   const alerting = await AlertingHarness.create(fixture);
   const acme = fixture.instance();
+  const client = {
+    schemaVersion: 1,
+    clientId: acme.registry.clientId,
+    clientSecret: acme.registry.clientSecret,
+  } as const;
   let credentials: Keyless;
   if (grant === 'client_credentials') {
     acme.sim.settings.clientCredentialsEnabled = true;
     acme.registry.applicationUser = acme.username;
-    credentials = {
-      schemaVersion: 1,
-      grant,
-      clientId: acme.registry.clientId,
-      clientSecret: acme.registry.clientSecret,
-    };
+    credentials = { ...client, grant };
   } else {
     const key = generateSigningKey({
       subject: 'snow-token acme',
@@ -46,10 +45,8 @@ async function setUp(
     });
     acme.registry.jwtCertificatePem = key.certificatePem;
     credentials = {
-      schemaVersion: 1,
+      ...client,
       grant,
-      clientId: acme.registry.clientId,
-      clientSecret: acme.registry.clientSecret,
       username: acme.username,
       privateKeyPem: key.privateKeyPem,
       certificatePem: key.certificatePem,

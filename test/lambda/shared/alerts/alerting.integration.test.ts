@@ -1,16 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlertingHarness } from '../../../../harness/alerting-harness';
+import { closeFindingLoggedSecrets } from '../../../../harness/logged-secrets';
 import { RefresherFixture } from '../../../../harness/refresher-fixture';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
-const force = { action: 'refresh', instances: ['acme'], force: true };
 
 let fixture: RefresherFixture;
 afterEach(async () => {
-  const logged = fixture.logs.text();
-  await fixture.close();
-  for (const secret of fixture.secretValues()) expect(logged).not.toContain(secret);
+  expect(await closeFindingLoggedSecrets(fixture)).toEqual([]);
 });
 
 async function setUp(options: Parameters<typeof RefresherFixture.create>[0] = {}) {
@@ -49,7 +47,7 @@ describe('alerts over the simulator and the local AWS emulator', () => {
 
     await concurrentlyAndAgain(() => {
       const handler = alerting.refreshHandler();
-      return () => handler(force);
+      return () => handler({ action: 'refresh', instances: ['acme'], force: true });
     });
     const opened = await alerting.emails();
     await alerting.renew();
