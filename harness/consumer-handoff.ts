@@ -5,9 +5,11 @@ import type { CliContext } from '../cli/context';
 import type { ConsumerWatchDeps } from '../lambda/expiry-watch/consumer-watch';
 import { ConsumerTokenStore } from '../lambda/shared/consumers/consumer-tokens';
 import type { RefreshRequester } from '../lambda/shared/refresh-requester';
-import type { AlertingHarness } from './alerting-harness';
+import { AlertingHarness } from './alerting-harness';
 import { recordingTerminal } from './recording-terminal';
+import type { RefresherFixture } from './refresher-fixture';
 import type { RegistryRecord } from './servicenow-simulator';
+import { TimeWarp } from './time-warp';
 
 /**
  * What `snow-token handoff <instance> --to <consumer>` does, run in-process on the harness's
@@ -79,4 +81,25 @@ export class ConsumerHandoffs {
     if (!record) throw new Error('handoff recorded nothing');
     return { record, printed: said.join('\n') };
   }
+}
+
+const DAY = 86_400_000;
+
+/**
+ * The expiry watch as deployed, once a day on the fixture's clock, watching the tokens handed off
+ * through `handoffs` too. `until(day)` lives to that day after the start; a run's error is kept in
+ * `errors` rather than stopping the days.
+ */
+export async function dailyConsumerWatch(fixture: RefresherFixture) {
+  const alerting = await AlertingHarness.create(fixture);
+  const handoffs = new ConsumerHandoffs(alerting);
+  const watch = alerting.watch({ consumerTokens: handoffs.watchDeps() });
+  const start = fixture.clock.now();
+  const warp = new TimeWarp(fixture.clock).every('expiry-watch', DAY, watch);
+  const errors: unknown[] = [];
+  const until = (day: number) =>
+    warp.runFor(start + day * DAY - fixture.clock.now(), (tick) => {
+      if (tick.error) errors.push(tick.error);
+    });
+  return { alerting, handoffs, start, errors, until };
 }

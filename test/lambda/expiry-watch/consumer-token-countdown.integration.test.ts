@@ -1,8 +1,6 @@
 import { afterEach, expect, it } from 'vitest';
-import { AlertingHarness } from '../../../harness/alerting-harness';
-import { ConsumerHandoffs } from '../../../harness/consumer-handoff';
+import { dailyConsumerWatch } from '../../../harness/consumer-handoff';
 import { RefresherFixture } from '../../../harness/refresher-fixture';
-import { TimeWarp } from '../../../harness/time-warp';
 
 const DAY = 86_400_000;
 
@@ -13,16 +11,7 @@ afterEach(async () => {
 
 it('counts a handed-off token down over 120 days: a warning at each configured day, one incident, recovery on a new handoff', async () => {
   fixture = await RefresherFixture.create();
-  const alerting = await AlertingHarness.create(fixture);
-  const handoffs = new ConsumerHandoffs(alerting);
-  const watch = alerting.watch({ consumerTokens: handoffs.watchDeps() });
-  const start = fixture.clock.now();
-  const warp = new TimeWarp(fixture.clock).every('expiry-watch', DAY, watch);
-  const errors: unknown[] = [];
-  const until = (day: number) =>
-    warp.runFor(start + day * DAY - fixture.clock.now(), (tick) => {
-      if (tick.error) errors.push(tick.error);
-    });
+  const { alerting, handoffs, errors, until } = await dailyConsumerWatch(fixture);
 
   // The watch runs at a fixed time each day; the token was minted 6.5 hours after it.
   fixture.clock.advance(6.5 * 3_600_000);

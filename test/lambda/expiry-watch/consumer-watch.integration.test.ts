@@ -1,6 +1,6 @@
 import { afterEach, expect, it } from 'vitest';
 import { AlertingHarness } from '../../../harness/alerting-harness';
-import { ConsumerHandoffs } from '../../../harness/consumer-handoff';
+import { ConsumerHandoffs, dailyConsumerWatch } from '../../../harness/consumer-handoff';
 import { RefresherFixture } from '../../../harness/refresher-fixture';
 import type { LoggedRequest } from '../../../harness/servicenow-simulator';
 import { TimeWarp } from '../../../harness/time-warp';
@@ -25,16 +25,7 @@ it('watches a token daily: one refresh grant a day, a revocation on day 40 repor
   fixture = await RefresherFixture.create({
     instances: [{ name: 'acme' }, { name: 'rota', settings: { rotateRefreshTokens: true } }],
   });
-  const alerting = await AlertingHarness.create(fixture);
-  const handoffs = new ConsumerHandoffs(alerting);
-  const watch = alerting.watch({ consumerTokens: handoffs.watchDeps() });
-  const start = fixture.clock.now();
-  const warp = new TimeWarp(fixture.clock).every('expiry-watch', DAY, watch);
-  const errors: unknown[] = [];
-  const until = (day: number) =>
-    warp.runFor(start + day * DAY - fixture.clock.now(), (tick) => {
-      if (tick.error) errors.push(tick.error);
-    });
+  const { alerting, handoffs, start, errors, until } = await dailyConsumerWatch(fixture);
 
   fixture.clock.advance(6.5 * 3_600_000);
   const watched = (await handoffs.handoff('exalate', { watch: true })).record;
