@@ -1,6 +1,7 @@
 import { Agent, request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
+  type EarlyRefreshMode,
   type GrantHandler,
   type HibernationMode,
   type InstanceSettings,
@@ -130,6 +131,16 @@ async function grantRefresh(instance: SimInstance, refreshToken: string): Promis
   const answer = await postToken(instance, refreshFields(refreshToken));
   expect(answer.status).toBe(200);
   return JSON.parse(answer.text) as TokenBody;
+}
+
+/** An instance with `settings` and a password grant on it; then a refresh grant `laterMs` after it. */
+async function refreshAfter(laterMs: number, settings: Partial<InstanceSettings> = {}) {
+  const instance = await startInstance(settings);
+  const first = await grantPassword(instance);
+  const firstExpiresAt = instance.accessToken(first.access_token)?.expiresAt;
+  clock.advance(laterMs);
+  const refreshed = await grantRefresh(instance, first.refresh_token ?? '');
+  return { instance, first, firstExpiresAt, refreshed };
 }
 
 function probe(instance: SimInstance, accessToken?: string, options: SendOptions = {}): Promise<HttpAnswer> {
@@ -411,12 +422,8 @@ describe('token endpoint: the opaque 401', () => {
 
 describe('refresh token lifetime', () => {
   it('echoes the same refresh token on a refresh_token grant', async () => {
-    // Given
-    const instance = await startInstance();
-    const first = await grantPassword(instance);
-    clock.advance(1801 * SECOND_MS);
-    // When
-    const refreshed = await grantRefresh(instance, first.refresh_token ?? '');
+    // Given a password grant, When a refresh grant once its access token expired
+    const { first, refreshed } = await refreshAfter(1801 * SECOND_MS);
     // Then
     expect(refreshed.refresh_token).toBe(first.refresh_token);
     expect(refreshed.access_token).not.toBe(first.access_token);
@@ -467,58 +474,43 @@ describe('refresh token lifetime', () => {
   });
 
   it('returns a new refresh token with a fresh lifespan and revokes the old one when rotation is on', async () => {
-    // Given
-    const instance = await startInstance({ rotateRefreshTokens: true });
-    const first = await grantPassword(instance);
-    clock.advance(60 * DAY_MS);
-    // When
-    const rotated = await grantRefresh(instance, first.refresh_token ?? '');
+    // Given a password grant, When a refresh grant 60 days later
+    const { instance, first, refreshed } = await refreshAfter(60 * DAY_MS, { rotateRefreshTokens: true });
     // Then
-    expect(rotated.refresh_token).not.toBe(first.refresh_token);
-    expect(instance.refreshToken(rotated.refresh_token ?? '')?.expiresAt).toBe(lastLog().at + 100 * DAY_MS);
+    expect(refreshed.refresh_token).not.toBe(first.refresh_token);
+    expect(instance.refreshToken(refreshed.refresh_token ?? '')?.expiresAt).toBe(lastLog().at + 100 * DAY_MS);
     expect((await postToken(instance, refreshFields(first.refresh_token ?? ''))).status).toBe(401);
     expect(lastLog().result).toBe('rejected:revoked-refresh-token');
   });
 });
 
 describe('early refresh while the access token is still live', () => {
+  /** A password grant, then a refresh grant 600 s into its access token's 1800 s lifespan. */
+  const refreshEarly = (mode: EarlyRefreshMode) => refreshAfter(600 * SECOND_MS, { earlyRefreshMode: mode });
+
   it("'current-remaining' returns the current access token with the remaining seconds minus one", async () => {
-    // Given
-    const instance = await startInstance({ earlyRefreshMode: 'current-remaining' });
-    const first = await grantPassword(instance);
-    clock.advance(600 * SECOND_MS);
-    // When
-    const early = await grantRefresh(instance, first.refresh_token ?? '');
+    // Given a password grant, When a refresh grant 600 s later
+    const { first, firstExpiresAt = 0, refreshed: early } = await refreshEarly('current-remaining');
     // Then
     expect(early.access_token).toBe(first.access_token);
-    const expiresAt = instance.accessToken(first.access_token)?.expiresAt ?? 0;
-    expect(early.expires_in * SECOND_MS).toBeLessThan(expiresAt - lastLog().at);
+    expect(early.expires_in * SECOND_MS).toBeLessThan(firstExpiresAt - lastLog().at);
     expect(early.expires_in).toBeGreaterThanOrEqual(1190);
     expect(lastLog().result).toBe('refresh-echo-current');
   });
 
   it("'current-full' returns the current access token claiming a full lifespan without extending it", async () => {
-    // Given
-    const instance = await startInstance({ earlyRefreshMode: 'current-full' });
-    const first = await grantPassword(instance);
-    const realExpiry = instance.accessToken(first.access_token)?.expiresAt;
-    clock.advance(600 * SECOND_MS);
-    // When
-    const early = await grantRefresh(instance, first.refresh_token ?? '');
+    // Given a password grant, When a refresh grant 600 s later
+    const { instance, first, firstExpiresAt, refreshed: early } = await refreshEarly('current-full');
     // Then
     expect(early.access_token).toBe(first.access_token);
     expect(early.expires_in).toBe(1799);
-    expect(instance.accessToken(first.access_token)?.expiresAt).toBe(realExpiry);
+    expect(instance.accessToken(first.access_token)?.expiresAt).toBe(firstExpiresAt);
     expect(lastLog().result).toBe('refresh-echo-current');
   });
 
   it("'new-token' issues a new access token with a full lifespan", async () => {
-    // Given
-    const instance = await startInstance({ earlyRefreshMode: 'new-token' });
-    const first = await grantPassword(instance);
-    clock.advance(600 * SECOND_MS);
-    // When
-    const early = await grantRefresh(instance, first.refresh_token ?? '');
+    // Given a password grant, When a refresh grant 600 s later
+    const { instance, first, refreshed: early } = await refreshEarly('new-token');
     // Then
     expect(early.access_token).not.toBe(first.access_token);
     expect(early.expires_in).toBe(1799);
@@ -527,12 +519,9 @@ describe('early refresh while the access token is still live', () => {
   });
 
   it('issues a new access token once the current one has expired, whatever the mode', async () => {
-    // Given
-    const instance = await startInstance({ earlyRefreshMode: 'current-full' });
-    const first = await grantPassword(instance);
-    clock.advance(1800 * SECOND_MS);
-    // When
-    const late = await grantRefresh(instance, first.refresh_token ?? '');
+    // Given a password grant, When a refresh grant as its access token expires
+    const settings = { earlyRefreshMode: 'current-full' } as const;
+    const { instance, first, refreshed: late } = await refreshAfter(1800 * SECOND_MS, settings);
     // Then
     expect(late.access_token).not.toBe(first.access_token);
     expect(late.expires_in).toBe(1799);
