@@ -280,10 +280,10 @@ async function refreshLeased(leased: LeasedAttempt): Promise<InstanceResult> {
     try {
       await persistCredentials(deps, hold, credentials);
     } catch (error) {
-      if (!(error instanceof RefreshTokenNotStoredError)) throw error;
+      const notStored = expectedError(error, RefreshTokenNotStoredError);
       return failure(attempt, {
         outcome: 'refresh-token-not-stored',
-        detail: error.message,
+        detail: notStored.message,
         transient: false,
       });
     }
@@ -293,16 +293,17 @@ async function refreshLeased(leased: LeasedAttempt): Promise<InstanceResult> {
   try {
     return await storeGranted(attempt, { token, credentials, attemptedAt: now });
   } catch (error) {
-    if (!(error instanceof LeaseTooShortError)) throw error;
     // The answer came too late to write the access token; the credentials (and any rotated refresh
     // token in them) are stored already. A fenced commit says so; the next run asks again.
-    return failure(attempt, {
-      outcome: 'lease-lapsing',
-      detail: error.message,
-      transient: true,
-      credentials,
-    });
+    const detail = expectedError(error, LeaseTooShortError).message;
+    return failure(attempt, { outcome: 'lease-lapsing', detail, transient: true, credentials });
   }
+}
+
+/** `error` if it is of the kind a step names as an outcome; anything else is thrown on. */
+function expectedError<E extends Error>(error: unknown, kind: abstract new (...args: never[]) => E): E {
+  if (error instanceof kind) return error;
+  throw error;
 }
 
 /** A token ServiceNow granted, and the credentials that got it (as stored by now). */

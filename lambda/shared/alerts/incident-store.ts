@@ -1,12 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { batchRead } from '../state/batch-read';
 import {
   type Incident,
   type IncidentKind,
@@ -102,23 +96,9 @@ export class DynamoIncidentStore implements IncidentStore {
   async getMany(names: readonly string[], kinds: readonly IncidentKind[]): Promise<Map<string, Incident>> {
     const keys = names.flatMap((name) => kinds.map((kind) => incidentKey(name, kind)));
     const found = new Map<string, Incident>();
-    for (let i = 0; i < keys.length; i += 100) {
-      let pending: Record<string, unknown>[] | undefined = keys
-        .slice(i, i + 100)
-        .map((instance) => ({ instance }));
-      for (let attempt = 0; pending?.length && attempt < 5; attempt++) {
-        const out: BatchGetCommandOutput = await this.doc.send(
-          new BatchGetCommand({
-            RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
-          }),
-        );
-        for (const item of out.Responses?.[this.tableName] ?? []) {
-          const incident = readIncident(item);
-          found.set(incidentKey(incident.name, incident.kind), incident);
-        }
-        pending = out.UnprocessedKeys?.[this.tableName]?.Keys;
-      }
-      if (pending?.length) throw new Error(`DynamoDB left ${pending.length} incident reads unprocessed`);
+    for (const item of await batchRead(this.doc, this.tableName, keys, 'incident')) {
+      const incident = readIncident(item);
+      found.set(incidentKey(incident.name, incident.kind), incident);
     }
     return found;
   }
@@ -148,37 +128,43 @@ export class DynamoIncidentStore implements IncidentStore {
   }
 
   /** Takes over an unsent message whose sender is gone (or is us, retrying). */
-  async claimOutbox({ name, kind, id, owner, now, staleBefore }: OutboxClaim): Promise<boolean> {
+  claimOutbox({ name, kind, id, owner, now, staleBefore }: OutboxClaim): Promise<boolean> {
+    return this.updateOutbox(name, kind, {
+      update: 'SET outbox.claimedBy = :owner, outbox.claimedAt = :now',
+      condition: 'outbox.id = :id AND (outbox.claimedAt < :stale OR outbox.claimedBy = :owner)',
+      values: { ':owner': owner, ':now': now, ':id': id, ':stale': staleBefore },
+    });
+  }
+
+  /** Removes the outbox if it still holds message `id` (another one is left alone). */
+  async clearOutbox(name: string, kind: IncidentKind, id: string): Promise<void> {
+    await this.updateOutbox(name, kind, {
+      update: 'REMOVE outbox',
+      condition: 'outbox.id = :id',
+      values: { ':id': id },
+    });
+  }
+
+  /** One conditional update of an incident's outbox; false when its condition failed. */
+  private async updateOutbox(
+    name: string,
+    kind: IncidentKind,
+    change: { update: string; condition: string; values: Record<string, unknown> },
+  ): Promise<boolean> {
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { instance: incidentKey(name, kind) },
-          UpdateExpression: 'SET outbox.claimedBy = :owner, outbox.claimedAt = :now',
-          ConditionExpression: 'outbox.id = :id AND (outbox.claimedAt < :stale OR outbox.claimedBy = :owner)',
-          ExpressionAttributeValues: { ':owner': owner, ':now': now, ':id': id, ':stale': staleBefore },
+          UpdateExpression: change.update,
+          ConditionExpression: change.condition,
+          ExpressionAttributeValues: change.values,
         }),
       );
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
       throw error;
-    }
-  }
-
-  async clearOutbox(name: string, kind: IncidentKind, id: string): Promise<void> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { instance: incidentKey(name, kind) },
-          UpdateExpression: 'REMOVE outbox',
-          ConditionExpression: 'outbox.id = :id',
-          ExpressionAttributeValues: { ':id': id },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
     }
   }
 }

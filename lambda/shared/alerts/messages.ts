@@ -236,40 +236,42 @@ function remaining(expires: number, now: number): string {
   return `${hours} ${hours === 1 ? 'hour' : 'hours'}`;
 }
 
+/** Where the fixed end of `thing` stands: passed or not, the time left in words, the email's date line, subject and title. */
+function countdown(thing: string, expires: number, now: number) {
+  const expired = expires <= now;
+  const within = remaining(expires, now);
+  const date: Text['date'] = { label: expired ? 'Expired' : 'Expires', at: expires };
+  const subject = `${thing} expires ${formatTime(expires)}`;
+  return {
+    expired,
+    within,
+    date,
+    subject,
+    title: expired ? `${thing} expired` : `${thing} expires in ${within}`,
+  };
+}
+
 function expiryText(ctx: MessageContext): Text {
   const expires = ctx.refreshTokenExpiresAt ?? ctx.now;
-  const subject = `refresh token expires ${formatTime(expires)}`;
-  if (expires <= ctx.now) {
-    return {
-      date: { label: 'Expired', at: expires },
-      subject,
-      title: 'refresh token expired',
-      what: `The refresh token expired on ${formatTime(expires)}. ServiceNow only renews it through a new password grant.`,
-      impact: syncJobImpact(ctx),
-      fix: renewFix(ctx),
-      anchor: 'refresh-token-expired',
-    };
-  }
-  const within = remaining(expires, ctx.now);
+  const { expired, within, ...heading } = countdown('refresh token', expires, ctx.now);
   return {
-    date: { label: 'Expires', at: expires },
-    subject,
-    title: `refresh token expires in ${within}`,
-    what: `The refresh token expires in ${within}, on ${formatTime(expires)}: a fixed lifespan after the last password grant. Refreshing does not extend it.`,
-    impact: `Sync jobs keep working until then; after it, no new access tokens can be issued and sync jobs get 401.`,
+    ...heading,
+    what: expired
+      ? `The refresh token expired on ${formatTime(expires)}. ServiceNow only renews it through a new password grant.`
+      : `The refresh token expires in ${within}, on ${formatTime(expires)}: a fixed lifespan after the last password grant. Refreshing does not extend it.`,
+    impact: expired
+      ? syncJobImpact(ctx)
+      : `Sync jobs keep working until then; after it, no new access tokens can be issued and sync jobs get 401.`,
     fix: renewFix(ctx),
-    anchor: 'refresh-token-expiring',
+    anchor: expired ? 'refresh-token-expired' : 'refresh-token-expiring',
   };
 }
 
 function certificateText(ctx: MessageContext): Text {
   const expires = ctx.certificateExpiresAt ?? ctx.now;
-  const expired = expires <= ctx.now;
-  const within = remaining(expires, ctx.now);
+  const { expired, within, ...heading } = countdown('signing certificate', expires, ctx.now);
   return {
-    date: { label: expired ? 'Expired' : 'Expires', at: expires },
-    subject: `signing certificate expires ${formatTime(expires)}`,
-    title: expired ? 'signing certificate expired' : `signing certificate expires in ${within}`,
+    ...heading,
     what: `The certificate that ServiceNow uses to verify this instance's JWT assertions ${expired ? 'expired on' : `expires in ${within}, on`} ${formatTime(expires)}. After that, ServiceNow refuses every new access token.`,
     impact: expired ? syncJobImpact(ctx) : 'Sync jobs keep working until then.',
     fix: `Make a new key and certificate and register it: ${run(ctx, `bootstrap ${ctx.instanceName} --grant jwt_bearer --new-client`, 'in')}\n\nIt prints the certificate and the ServiceNow steps, and waits until the new one works.`,
@@ -340,26 +342,19 @@ const CONSUMER_REFUSED_WORDS: Record<IncidentReasonOf<'consumer-token-refused'>,
 
 function consumerExpiryText(ctx: MessageContext): Text {
   const { label, expires, impact } = consumerFacts(ctx);
-  const date = formatTime(expires).slice(0, 10);
-  const subject = `${label}'s refresh token for ${ctx.instanceName} expires ${formatTime(expires)}`;
-  if (expires <= ctx.now) {
-    return {
-      date: { label: 'Expired', at: expires },
-      subject,
-      title: `${label}'s refresh token for ${ctx.instanceName} expired on ${date}`,
-      what: `The refresh token ${label} holds for ${ctx.instanceUrl} expired on ${formatTime(expires)}. ServiceNow only renews it through a new password grant.`,
-      impact,
-      fix: consumerFix(ctx),
-      anchor: 'consumer-token-expiring',
-    };
-  }
-  const within = remaining(expires, ctx.now);
+  const token = `${label}'s refresh token for ${ctx.instanceName}`;
+  const { expired, within, date, subject } = countdown(token, expires, ctx.now);
+  const day = formatTime(expires).slice(0, 10);
   return {
-    date: { label: 'Expires', at: expires },
+    date,
     subject,
-    title: `${label}'s refresh token for ${ctx.instanceName} expires in ${within}, on ${date}`,
-    what: `The refresh token ${label} holds for ${ctx.instanceUrl} expires on ${formatTime(expires)}, a fixed lifespan after the password grant that issued it. ${label}'s own refreshes do not extend it.`,
-    impact: `${label} keeps synchronising until then; after it, it stops and raises its "no access is possible" flag.`,
+    title: expired ? `${token} expired on ${day}` : `${token} expires in ${within}, on ${day}`,
+    what: expired
+      ? `The refresh token ${label} holds for ${ctx.instanceUrl} expired on ${formatTime(expires)}. ServiceNow only renews it through a new password grant.`
+      : `The refresh token ${label} holds for ${ctx.instanceUrl} expires on ${formatTime(expires)}, a fixed lifespan after the password grant that issued it. ${label}'s own refreshes do not extend it.`,
+    impact: expired
+      ? impact
+      : `${label} keeps synchronising until then; after it, it stops and raises its "no access is possible" flag.`,
     fix: consumerFix(ctx),
     anchor: 'consumer-token-expiring',
   };

@@ -1,13 +1,12 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
   DynamoDBDocumentClient,
   GetCommand,
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { AwsClock } from './aws-clock';
+import { batchRead } from './batch-read';
 import { type InstanceState, readInstanceState, type StatePatch } from './instance-state';
 
 export class LeaseLostError extends Error {
@@ -146,21 +145,9 @@ export class DynamoStateStore implements StateStore {
   /** One call per 100 instances. */
   async getMany(instances: readonly string[]): Promise<Map<string, InstanceState>> {
     const found = new Map<string, InstanceState>();
-    for (let i = 0; i < instances.length; i += 100) {
-      let keys: Record<string, unknown>[] | undefined = instances
-        .slice(i, i + 100)
-        .map((instance) => ({ instance }));
-      for (let attempt = 0; keys?.length && attempt < 5; attempt++) {
-        const out: BatchGetCommandOutput = await this.doc.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
-        );
-        for (const item of out.Responses?.[this.tableName] ?? []) {
-          const state = readInstanceState(item);
-          found.set(state.instance, state);
-        }
-        keys = out.UnprocessedKeys?.[this.tableName]?.Keys;
-      }
-      if (keys?.length) throw new Error(`DynamoDB left ${keys.length} state reads unprocessed after 5 tries`);
+    for (const item of await batchRead(this.doc, this.tableName, instances, 'state')) {
+      const state = readInstanceState(item);
+      found.set(state.instance, state);
     }
     return found;
   }
