@@ -12,7 +12,7 @@ import type { SecretStore } from './secrets/secret-store';
 import { describeOutcome, type FailedOutcome } from './servicenow/outcome';
 import type { ServiceNowClient, TokenGrantResult } from './servicenow/servicenow-client';
 import type { InstanceState } from './state/instance-state';
-import type { StateStore } from './state/state-store';
+import { LeaseLostError, type StateStore } from './state/state-store';
 import {
   cappedExpiry,
   ensureLeaseRoom,
@@ -185,12 +185,19 @@ async function storeUnderLease(
     if (current.intentOpenSince !== undefined) current = (await resolveOpenIntent(deps, hold, current)).state;
     ensureLeaseRoom(clock, hold, 'asking for a grant', GRANT_AND_WRITES_MS);
     // Keep the marked state: the expiry of the token this grant returns is capped by when it opened.
-    current = await state.commit(
-      instance.name,
-      owner,
-      {},
-      { release: false, epoch: hold.epoch, grantStartedAt: clock.now() },
-    );
+    try {
+      current = await state.commit(
+        instance.name,
+        owner,
+        {},
+        { release: false, epoch: hold.epoch, grantStartedAt: clock.now() },
+      );
+    } catch (error) {
+      // Another writer took the lease over before any grant was asked for: nothing is spent, so
+      // this is "busy" (try again), not a failure.
+      if (error instanceof LeaseLostError) return { kind: 'busy' };
+      throw error;
+    }
     const obtained = await obtain();
     if (obtained.kind !== 'ok') return obtained;
     const { credentials } = obtained;
