@@ -42,6 +42,18 @@ export interface RefreshDeps {
   /** Names this writer in leases, e.g. "refresher/<request id>". */
   readonly owner: string;
   readonly random?: () => number;
+  /**
+   * This execution environment's memory of rotated refresh tokens it could not store (per
+   * instance): written before anything else on its next runs, since the stored one is revoked.
+   */
+  readonly unsaved?: Map<string, UnsavedRotation>;
+}
+
+/** A refresh token ServiceNow rotated that the credentials secret does not hold yet. */
+export interface UnsavedRotation {
+  /** The refresh token it replaced: the secret must still hold that one, or someone renewed since. */
+  readonly replaces: string;
+  readonly credentials: CredentialsSecret;
 }
 
 export interface InstanceResult {
@@ -114,7 +126,7 @@ export async function refreshInstance(
       });
     }
     // Re-read under the lease: another writer may have refreshed or renewed since we looked.
-    if (!options.force && !options.shouldAct(current)) {
+    if (!options.force && !options.shouldAct(current) && !deps.unsaved?.has(instance.name)) {
       await store.releaseLease(instance.name, owner);
       released = true;
       return { instance: instance.name, outcome: 'not-due', state: current };
@@ -197,6 +209,29 @@ async function refreshLeased(leased: LeasedAttempt): Promise<InstanceResult> {
     return failure(attempt, { outcome: 'invalid-credentials-secret', detail, transient: false });
   }
   let credentials = parsed.value;
+  const unsaved = deps.unsaved?.get(instance.name);
+  if (unsaved) {
+    deps.unsaved?.delete(instance.name);
+    // Only while the secret still holds the token it replaced: a renewal since then is newer (the
+    // run then goes on as a normal refresh from the renewal's token).
+    if (credentials.grant === 'password' && credentials.refreshToken === unsaved.replaces) {
+      try {
+        await persistCredentials(deps, hold, unsaved.credentials);
+      } catch (error) {
+        deps.unsaved?.set(instance.name, unsaved);
+        const notStored = expectedError(error, RefreshTokenNotStoredError);
+        return failure(attempt, {
+          outcome: 'refresh-token-not-stored',
+          detail: notStored.message,
+          transient: false,
+        });
+      }
+      credentials = unsaved.credentials;
+      logger.info('stored the refresh token ServiceNow rotated on an earlier run', {
+        instance: instance.name,
+      });
+    }
+  }
   let grant: TokenGrant;
   try {
     grant = tokenGrantFor(credentials, clock.now());
@@ -272,6 +307,7 @@ async function refreshLeased(leased: LeasedAttempt): Promise<InstanceResult> {
     token.refreshToken !== undefined &&
     token.refreshToken !== credentials.refreshToken
   ) {
+    const replaces = credentials.refreshToken;
     credentials = {
       ...credentials,
       refreshToken: token.refreshToken,
@@ -281,6 +317,8 @@ async function refreshLeased(leased: LeasedAttempt): Promise<InstanceResult> {
       await persistCredentials(deps, hold, credentials);
     } catch (error) {
       const notStored = expectedError(error, RefreshTokenNotStoredError);
+      // Kept for this environment's next runs, which store it before anything else.
+      deps.unsaved?.set(instance.name, { replaces, credentials });
       return failure(attempt, {
         outcome: 'refresh-token-not-stored',
         detail: notStored.message,

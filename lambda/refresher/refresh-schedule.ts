@@ -33,6 +33,8 @@ export function createRefreshSchedule(
   instances: readonly InstanceConfig[],
 ): RefreshSchedule {
   const { clock, settings, state } = deps;
+  // Rotated refresh tokens this environment could not store yet: they outlive a run, not the environment.
+  const envDeps: RefreshDeps = { ...deps, unsaved: deps.unsaved ?? new Map() };
   /** Per instance: when to look again, and whether that moment is a token's exact lapse. */
   const memory = new Map<string, { readonly at: number; readonly precise: boolean }>();
 
@@ -47,11 +49,11 @@ export function createRefreshSchedule(
     { force, knownDue }: { readonly force: boolean; readonly knownDue: boolean },
   ): Promise<InstanceResult> => {
     const decision = decide(known, clock.now(), settings, force);
-    if (!decision.act && !knownDue) {
+    if (!decision.act && !knownDue && !envDeps.unsaved?.has(instance.name)) {
       remember(instance.name, decision.recheckAt, decision.wakeAt !== undefined);
       return { instance: instance.name, outcome: 'not-due', state: known, wakeAt: decision.wakeAt };
     }
-    const result = await refreshInstance(deps, instance, {
+    const result = await refreshInstance(envDeps, instance, {
       force,
       shouldAct: (fresh) => decide(fresh, clock.now(), settings).act,
     });
@@ -81,7 +83,9 @@ export function createRefreshSchedule(
       );
     }
     const targets = instances.filter(
-      (i) => (!only || only.includes(i.name)) && (force || (memory.get(i.name)?.at ?? 0) <= now),
+      (i) =>
+        (!only || only.includes(i.name)) &&
+        (force || envDeps.unsaved?.has(i.name) || (memory.get(i.name)?.at ?? 0) <= now),
     );
     if (targets.length === 0) return { results: [], errors: [] };
     const states =

@@ -126,6 +126,56 @@ describe('a refresh that succeeds', () => {
     });
   });
 
+  /** A refresher environment whose first run cannot write the credentials secret, after a day. */
+  async function rotationNotStored() {
+    fixture = await InMemoryRefresherFixture.create({
+      instances: [{ name: 'acme', settings: { rotateRefreshTokens: true, earlyRefreshMode: 'new-token' } }],
+    });
+    await fixture.bootstrap();
+    const before = await fixture.credentials();
+    const credentialsId = fixture.instance().config.credentialsSecretId;
+    // Secrets Manager refuses every credentials write of the first run (a long throttling window).
+    let refusing = true;
+    const secrets = Object.assign(Object.create(fixture.secrets) as SecretStore, {
+      write: async (id: string, value: unknown) => {
+        if (refusing && id === credentialsId) throw awsFailure();
+        return fixture.secrets.write(id, value);
+      },
+    });
+    const handler = fixture.handler({ secrets });
+    fixture.clock.advance(DAY);
+    const failed = await handler(force());
+    refusing = false;
+    return { before, handler, failed };
+  }
+
+  it('stores a rotated refresh token it could not write on the next run of the same environment, before any grant', async () => {
+    const { before, handler, failed } = await rotationNotStored();
+    expect(failed.results[0]?.outcome).toBe('refresh-token-not-stored');
+
+    fixture.clock.advance(MINUTE);
+    await handler(scheduled);
+
+    const after = await fixture.credentials();
+    expect(after?.refreshToken).not.toBe(before?.refreshToken);
+    expect(fixture.instance().sim.refreshToken(after?.refreshToken ?? '')?.revoked).toBe(false);
+    await expectValidStoredToken();
+  });
+
+  it('keeps a live refresh token when an operator renewed after a rotation it could not write', async () => {
+    const { handler } = await rotationNotStored();
+    await fixture.bootstrap();
+    const renewed = await fixture.credentials();
+
+    fixture.clock.advance(MINUTE);
+    await handler(scheduled);
+
+    expect(fixture.instance().sim.refreshToken(renewed?.refreshToken ?? '')?.revoked).toBe(true);
+    const after = await fixture.credentials();
+    expect(fixture.instance().sim.refreshToken(after?.refreshToken ?? '')?.revoked).toBe(false);
+    await expectValidStoredToken();
+  });
+
   it('persists a rotated refresh token with a new issue time, and the state mirrors it', async () => {
     fixture = await InMemoryRefresherFixture.create({
       instances: [{ name: 'acme', settings: { rotateRefreshTokens: true } }],
