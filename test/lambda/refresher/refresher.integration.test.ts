@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RefresherFixture } from '../../../harness/refresher-fixture';
 import type { Fault } from '../../../harness/servicenow-simulator';
@@ -122,15 +123,22 @@ describe('refresher against the simulator and the local AWS emulator', () => {
         );
         if (result.kind === 'ok') return result;
         if (result.kind === 'failed') throw new Error(result.message);
-        await new Promise((r) => setTimeout(r, 5));
+        // Backs off as an operator retrying `snow-token renew` would, so the renewal cannot keep
+        // the lease to itself and starve the refreshers it races.
+        await sleep(Math.min(5 * 2 ** attempt, 100));
       }
       throw new Error('renewal never got the lease');
     };
     const outcomes: string[] = [];
+    const seen = (outcome: string) => outcomes.includes(outcome);
 
-    for (let round = 0; round < 8; round++) {
+    // At least 8 rounds, and on until both a refresher and a lease refusal have been seen (each
+    // round is a real race, so which writer wins is up to the scheduler; 40 rounds bound it).
+    for (let round = 0; round < 40 && (round < 8 || !seen('busy') || !seen('refreshed')); round++) {
       fixture.clock.advance(40 * MINUTE);
-      const [a, b] = await Promise.all([first(force()), second(force()), renew()]);
+      // Odd rounds give the refreshers a head start, so both orders of the race are exercised.
+      const renewal = round % 2 === 1 ? sleep(20).then(renew) : renew();
+      const [a, b] = await Promise.all([first(force()), second(force()), renewal]);
       outcomes.push(...[...a.results, ...b.results].map((r) => r.outcome));
       const credentials = await fixture.credentials();
       const live = acme.sim.refreshToken(credentials?.refreshToken ?? '');
