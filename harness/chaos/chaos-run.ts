@@ -15,11 +15,16 @@ import { createInstanceMetrics } from '../../lambda/shared/metrics';
 import { bootstrapWithPassword } from '../../lambda/shared/password-bootstrap';
 import type { RefreshResponse } from '../../lambda/shared/refresh-requester';
 import { accessTokenSecretSchema } from '../../lambda/shared/secrets/access-token-secret';
-import { parseSecretJson, passwordCredentialsSchema } from '../../lambda/shared/secrets/credentials-secret';
+import {
+  type CredentialsSecret,
+  parseSecretJson,
+  passwordCredentialsSchema,
+} from '../../lambda/shared/secrets/credentials-secret';
 import { SecretsManagerSecretStore } from '../../lambda/shared/secrets/secret-store';
 import { createServiceNowAgent, ServiceNowClient } from '../../lambda/shared/servicenow/servicenow-client';
 import { AwsClock, MAX_CLOCK_SKEW_MS } from '../../lambda/shared/state/aws-clock';
 import { fingerprint } from '../../lambda/shared/state/instance-state';
+import { openPendingRefreshToken } from '../../lambda/shared/state/pending-refresh-token';
 import { DynamoStateStore } from '../../lambda/shared/state/state-store';
 import { AlertingHarness, type ReceivedEmail } from '../alerting-harness';
 import { type AwsFault, AwsFaultProxy } from '../aws-fault-proxy';
@@ -536,7 +541,7 @@ class ChaosRun {
     }
     await Promise.all(jobs);
     this.noteLostRotations();
-    this.checkTokens();
+    await this.checkTokens();
     const toCheck = this.configs
       .map((c) => c.name)
       .filter((name) => written.has(name) || this.failedSinceAgreement.has(name));
@@ -668,8 +673,29 @@ class ChaosRun {
     }
   }
 
+  /**
+   * A stored refresh token ServiceNow revoked by rotation may have its successor sealed in the state
+   * (the credentials secret refused it): 'live' when that successor is ServiceNow's live token.
+   */
+  private async pendingRotation(
+    name: string,
+    credentials: CredentialsSecret,
+  ): Promise<'live' | 'none' | 'revoked or unknown' | 'unreadable'> {
+    const state = await this.fixture.state.get(name);
+    if (state?.pendingRefreshToken === undefined || state.pendingRefreshTokenReplaces === undefined)
+      return 'none';
+    const opened = openPendingRefreshToken(
+      name,
+      { sealed: state.pendingRefreshToken, replacesFingerprint: state.pendingRefreshTokenReplaces },
+      credentials,
+    );
+    if (opened.kind !== 'store') return opened.kind === 'unreadable' ? 'unreadable' : 'none';
+    const record = this.fixture.instance(name).sim.refreshToken(opened.credentials.refreshToken);
+    return record && !record.revoked ? 'live' : 'revoked or unknown';
+  }
+
   /** After every minute: the refresh token kept, the access token valid and never overstated. */
-  private checkTokens(): void {
+  private async checkTokens(): Promise<void> {
     const now = this.clock.now();
     for (const instance of this.fixture.instances) {
       const name = instance.config.name;
@@ -699,7 +725,25 @@ class ChaosRun {
         if (!record)
           this.violate('refresh-token-kept', name, 'stored a refresh token ServiceNow never issued');
         else if (record.revoked && !this.revokedByChaos.has(token)) {
-          this.violate('refresh-token-kept', name, 'the stored refresh token was revoked by someone else');
+          const kept = await this.pendingRotation(name, credentials);
+          if (kept === 'live') {
+            // Secrets Manager refused the rotated token; the state keeps it sealed for the next writer.
+            this.count(this.eventCounts, 'minutes a rotated refresh token waited, sealed in the state');
+            const healthySince = (this.disruptedAt.get(name) ?? this.schedule.start) + RECOVERY_GRACE_MS;
+            if (now >= healthySince) {
+              this.violate(
+                'refresh-token-kept',
+                name,
+                `AWS usable since ${iso(healthySince - RECOVERY_GRACE_MS)}, but the rotated refresh token is still only in the state`,
+              );
+            }
+          } else {
+            this.violate(
+              'refresh-token-kept',
+              name,
+              `the stored refresh token was revoked by someone else${kept === 'none' ? '' : ` (the state keeps a rotated one that is ${kept})`}`,
+            );
+          }
         } else if (!record.revoked && recordedEnd > record.expiresAt) {
           this.violate(
             'refresh-token-kept',

@@ -13,6 +13,7 @@ import { describeOutcome, type FailedOutcome, isTransient, type Outcome } from '
 import type { TokenGrant, TokenGrantResult } from '../shared/servicenow/servicenow-client';
 import { ClockSkewError } from '../shared/state/aws-clock';
 import type { InstanceState, StatePatch } from '../shared/state/instance-state';
+import { openPendingRefreshToken, sealPendingRefreshToken } from '../shared/state/pending-refresh-token';
 import { LeaseLostError, type StateStore } from '../shared/state/state-store';
 import {
   cappedExpiry,
@@ -223,7 +224,7 @@ async function refreshLeased(leased: LeasedAttempt): Promise<InstanceResult> {
         return failure(attempt, {
           outcome: 'refresh-token-not-stored',
           detail: notStored.message,
-          transient: false,
+          transient: true,
         });
       }
       credentials = unsaved.credentials;
@@ -231,6 +232,40 @@ async function refreshLeased(leased: LeasedAttempt): Promise<InstanceResult> {
         instance: instance.name,
       });
     }
+  }
+  if (state.pendingRefreshToken !== undefined && state.pendingRefreshTokenReplaces !== undefined) {
+    // Another environment (or this one before a cold start) could not store a rotated refresh token
+    // and sealed it into the state: store it instead of spending the one it replaced.
+    const pending = openPendingRefreshToken(
+      instance.name,
+      { sealed: state.pendingRefreshToken, replacesFingerprint: state.pendingRefreshTokenReplaces },
+      credentials,
+    );
+    if (pending.kind === 'store') {
+      try {
+        await persistCredentials(deps, hold, pending.credentials);
+      } catch (error) {
+        const notStored = expectedError(error, RefreshTokenNotStoredError);
+        return failure(attempt, {
+          outcome: 'refresh-token-not-stored',
+          detail: notStored.message,
+          transient: true,
+        });
+      }
+      credentials = pending.credentials;
+      logger.info('stored the refresh token ServiceNow rotated on an earlier run', {
+        instance: instance.name,
+      });
+    } else if (pending.kind === 'unreadable') {
+      logger.error(
+        'a rotated refresh token kept in the state could not be opened (the client secret changed?)',
+        {
+          instance: instance.name,
+        },
+      );
+    }
+    // Stored, superseded by a renewal, or unreadable: the next commit (which mirrors the
+    // credentials) forgets it.
   }
   let grant: TokenGrant;
   try {
@@ -317,12 +352,14 @@ async function refreshLeased(leased: LeasedAttempt): Promise<InstanceResult> {
       await persistCredentials(deps, hold, credentials);
     } catch (error) {
       const notStored = expectedError(error, RefreshTokenNotStoredError);
-      // Kept for this environment's next runs, which store it before anything else.
+      // Kept for this environment's next runs, and sealed into the state for any other writer's:
+      // whoever runs next stores it before anything else.
       deps.unsaved?.set(instance.name, { replaces, credentials });
       return failure(attempt, {
         outcome: 'refresh-token-not-stored',
         detail: notStored.message,
-        transient: false,
+        transient: true,
+        extra: sealPendingRefreshToken(instance.name, replaces, credentials),
       });
     }
     logger.info('ServiceNow issued a new refresh token; stored it', { instance: instance.name });

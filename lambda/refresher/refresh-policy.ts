@@ -57,7 +57,8 @@ export type Decision =
         | 'expiring'
         | 'expired'
         | 'refresh-token-lapsed'
-        | 'unfinished-intent';
+        | 'unfinished-intent'
+        | 'unsaved-refresh-token';
     }
   | {
       readonly act: false;
@@ -96,6 +97,8 @@ export function decide(
   if (state.nextAttemptAt !== undefined && now < state.nextAttemptAt) {
     return { act: false, reason: 'backing-off', recheckAt: state.nextAttemptAt };
   }
+  // A rotated refresh token waits in the state for the credentials secret: store it now.
+  if (state.pendingRefreshToken !== undefined) return { act: true, reason: 'unsaved-refresh-token' };
   // The recorded end of the refresh token: one attempt right after it tells at once whether it died,
   // rather than when the last access token runs out.
   const refreshTokenEnd = refreshTokenExpiresAt(state);

@@ -3,6 +3,7 @@ import { type CredentialsSecret, refreshTokenExpiresAt } from './secrets/credent
 import type { FailedOutcome } from './servicenow/outcome';
 import type { TokenGrant } from './servicenow/servicenow-client';
 import { fingerprint, type StatePatch } from './state/instance-state';
+import { NO_PENDING_REFRESH_TOKEN } from './state/pending-refresh-token';
 
 /** The grant that gets a new access token from these credentials. */
 export function tokenGrantFor(credentials: CredentialsSecret, now: number): TokenGrant {
@@ -35,6 +36,8 @@ export function credentialsMirror(credentials: CredentialsSecret): StatePatch {
     refreshTokenLifespanSeconds: null,
     refreshTokenFingerprint: null,
     certificateExpiresAt: null,
+    // The secret now holds the credentials being mirrored: a pending rotated token is stored or superseded.
+    ...NO_PENDING_REFRESH_TOKEN,
   };
   switch (credentials.grant) {
     case 'password':

@@ -6,9 +6,10 @@ import { GRANTS, type Grant } from '../secrets/credentials-secret';
 import * as z from '../zod';
 
 /**
- * What the system knows about one instance, held in the state table (never a secret value: tokens
- * appear only as fingerprints). The refresher writes it under its lease; the probe, the alerts and
- * the CLI's status read it without touching the credentials secret.
+ * What the system knows about one instance, held in the state table (never a usable secret: tokens
+ * appear as fingerprints, and a rotated refresh token waiting to be stored only sealed). The
+ * refresher writes it under its lease; the probe, the alerts and the CLI's status read it without
+ * touching the credentials secret.
  */
 export interface InstanceState {
   readonly instance: string;
@@ -70,6 +71,14 @@ export interface InstanceState {
    * never recorded may have issued a token ServiceNow hands back later, claiming a fresh lifespan.
    */
   readonly grantOpenSince?: number;
+
+  /**
+   * A rotated refresh token the credentials secret could not take yet, sealed with a key derived
+   * from the client secret (never readable from this table alone), and the fingerprint of the token
+   * it replaces. See pending-refresh-token.ts.
+   */
+  readonly pendingRefreshToken?: string;
+  readonly pendingRefreshTokenReplaces?: string;
 
   readonly leaseOwner?: string;
   readonly leaseExpiresAt?: number;

@@ -46,13 +46,14 @@ export class LeaseTooShortError extends Error {
 }
 
 /**
- * ServiceNow issued a new refresh token (the old one is now revoked) and the credentials secret
- * could not be written, retries included. A person must act.
+ * ServiceNow issued a new refresh token (the old one may be revoked already) and the credentials
+ * secret could not be written, retries included. The refresher keeps it (sealed in the state) and
+ * stores it on its next runs; a person acts only if that keeps failing.
  */
 export class RefreshTokenNotStoredError extends Error {
   constructor(instance: string, failure: unknown) {
     super(
-      `ServiceNow issued a new refresh token for ${instance} but it could not be stored in the credentials secret (${(failure as Error)?.name ?? 'error'}); the old one is revoked on an instance that rotates them. Check the refresher's secretsmanager:PutSecretValue permission and the secret's KMS key, then run "snow-token renew ${instance}"`,
+      `ServiceNow issued a new refresh token for ${instance} but the credentials secret could not be written (${(failure as Error)?.name ?? 'error'}); it is kept, sealed, in the state table and the refresher stores it as soon as Secrets Manager takes it. If this alert does not resolve within minutes, check the refresher's secretsmanager:PutSecretValue permission and the secret's KMS key; if the refresh token is then rejected, run "snow-token renew ${instance}"`,
     );
     this.name = 'RefreshTokenNotStoredError';
   }

@@ -162,6 +162,28 @@ describe('a refresh that succeeds', () => {
     await expectValidStoredToken();
   });
 
+  it('stores a rotated refresh token it could not write from any other environment, never spending the one it replaced', async () => {
+    const { before, failed } = await rotationNotStored();
+    expect(failed.results[0]?.outcome).toBe('refresh-token-not-stored');
+    const sealed = await fixture.instanceState();
+    expect(sealed?.pendingRefreshTokenReplaces).toBe(fingerprint(before?.refreshToken ?? ''));
+    // The environment that got it is gone (a cold start): a new one runs next.
+    fixture.clock.advance(MINUTE);
+    const next = await fixture.handler()(scheduled);
+
+    expect(next.results[0]?.outcome).toBe('refreshed');
+    const after = await fixture.credentials();
+    expect(after?.refreshToken).not.toBe(before?.refreshToken);
+    expect(fixture.instance().sim.refreshToken(after?.refreshToken ?? '')?.revoked).toBe(false);
+    // The state held it only sealed, and forgets it once stored.
+    expect(JSON.stringify(sealed)).not.toContain(after?.refreshToken);
+    const state = await fixture.instanceState();
+    expect(state?.pendingRefreshToken).toBeUndefined();
+    expect(state?.pendingRefreshTokenReplaces).toBeUndefined();
+    expect(state?.refreshTokenFingerprint).toBe(fingerprint(after?.refreshToken ?? ''));
+    await expectValidStoredToken();
+  });
+
   it('keeps a live refresh token when an operator renewed after a rotation it could not write', async () => {
     const { handler } = await rotationNotStored();
     await fixture.bootstrap();
@@ -171,6 +193,19 @@ describe('a refresh that succeeds', () => {
     await handler(scheduled);
 
     expect(fixture.instance().sim.refreshToken(renewed?.refreshToken ?? '')?.revoked).toBe(true);
+    const after = await fixture.credentials();
+    expect(fixture.instance().sim.refreshToken(after?.refreshToken ?? '')?.revoked).toBe(false);
+    await expectValidStoredToken();
+  });
+
+  it('forgets the sealed rotated token when an operator renewed, in an environment that never saw it', async () => {
+    await rotationNotStored();
+    await fixture.bootstrap();
+    expect((await fixture.instanceState())?.pendingRefreshToken).toBeUndefined();
+
+    fixture.clock.advance(MINUTE);
+    await fixture.handler()(force());
+
     const after = await fixture.credentials();
     expect(fixture.instance().sim.refreshToken(after?.refreshToken ?? '')?.revoked).toBe(false);
     await expectValidStoredToken();
