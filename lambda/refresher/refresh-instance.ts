@@ -6,6 +6,7 @@ import type { RecordedOutcome, RefreshOutcome } from '../shared/refresh-outcome'
 import {
   type CredentialsSecret,
   credentialsSecretSchema,
+  type PasswordCredentials,
   parseSecretJson,
 } from '../shared/secrets/credentials-secret';
 import type { SecretStore } from '../shared/secrets/secret-store';
@@ -54,7 +55,7 @@ export interface RefreshDeps {
 export interface UnsavedRotation {
   /** The refresh token it replaced: the secret must still hold that one, or someone renewed since. */
   readonly replaces: string;
-  readonly credentials: CredentialsSecret;
+  readonly credentials: PasswordCredentials;
 }
 
 export interface InstanceResult {
@@ -210,62 +211,24 @@ async function refreshLeased(leased: LeasedAttempt): Promise<InstanceResult> {
     return failure(attempt, { outcome: 'invalid-credentials-secret', detail, transient: false });
   }
   let credentials = parsed.value;
-  const unsaved = deps.unsaved?.get(instance.name);
-  if (unsaved) {
-    deps.unsaved?.delete(instance.name);
-    // Only while the secret still holds the token it replaced: a renewal since then is newer (the
-    // run then goes on as a normal refresh from the renewal's token).
-    if (credentials.grant === 'password' && credentials.refreshToken === unsaved.replaces) {
-      try {
-        await persistCredentials(deps, hold, unsaved.credentials);
-      } catch (error) {
-        deps.unsaved?.set(instance.name, unsaved);
-        const notStored = expectedError(error, RefreshTokenNotStoredError);
-        return failure(attempt, {
-          outcome: 'refresh-token-not-stored',
-          detail: notStored.message,
-          transient: true,
-        });
-      }
-      credentials = unsaved.credentials;
-      logger.info('stored the refresh token ServiceNow rotated on an earlier run', {
-        instance: instance.name,
+  const rotated = rotatedTokenToStore(deps, instance.name, state, credentials);
+  if (rotated) {
+    // A refresh token ServiceNow rotated on an earlier run, not stored yet: store it before anything
+    // else, instead of spending the (revoked) one it replaced.
+    try {
+      await persistCredentials(deps, hold, rotated.credentials);
+    } catch (error) {
+      deps.unsaved?.set(instance.name, rotated);
+      const notStored = expectedError(error, RefreshTokenNotStoredError);
+      return failure(attempt, {
+        outcome: 'refresh-token-not-stored',
+        detail: notStored.message,
+        transient: true,
+        extra: sealPendingRefreshToken(instance.name, rotated.replaces, rotated.credentials),
       });
     }
-  }
-  if (state.pendingRefreshToken !== undefined && state.pendingRefreshTokenReplaces !== undefined) {
-    // Another environment (or this one before a cold start) could not store a rotated refresh token
-    // and sealed it into the state: store it instead of spending the one it replaced.
-    const pending = openPendingRefreshToken(
-      instance.name,
-      { sealed: state.pendingRefreshToken, replacesFingerprint: state.pendingRefreshTokenReplaces },
-      credentials,
-    );
-    if (pending.kind === 'store') {
-      try {
-        await persistCredentials(deps, hold, pending.credentials);
-      } catch (error) {
-        const notStored = expectedError(error, RefreshTokenNotStoredError);
-        return failure(attempt, {
-          outcome: 'refresh-token-not-stored',
-          detail: notStored.message,
-          transient: true,
-        });
-      }
-      credentials = pending.credentials;
-      logger.info('stored the refresh token ServiceNow rotated on an earlier run', {
-        instance: instance.name,
-      });
-    } else if (pending.kind === 'unreadable') {
-      logger.error(
-        'a rotated refresh token kept in the state could not be opened (the client secret changed?)',
-        {
-          instance: instance.name,
-        },
-      );
-    }
-    // Stored, superseded by a renewal, or unreadable: the next commit (which mirrors the
-    // credentials) forgets it.
+    credentials = rotated.credentials;
+    logger.info('stored the refresh token ServiceNow rotated on an earlier run', { instance: instance.name });
   }
   let grant: TokenGrant;
   try {
@@ -373,6 +336,42 @@ async function refreshLeased(leased: LeasedAttempt): Promise<InstanceResult> {
     const detail = expectedError(error, LeaseTooShortError).message;
     return failure(attempt, { outcome: 'lease-lapsing', detail, transient: true, credentials });
   }
+}
+
+/**
+ * A rotated refresh token an earlier run could not store, if the credentials secret still holds the
+ * one it replaced: from this environment's memory, or sealed in the state by any writer (a cold
+ * start, a duplicate delivery). A renewal since then is newer and wins; the next commit, which
+ * mirrors the credentials, forgets what the state kept.
+ */
+function rotatedTokenToStore(
+  deps: RefreshDeps,
+  instance: string,
+  state: InstanceState,
+  credentials: CredentialsSecret,
+): UnsavedRotation | undefined {
+  const remembered = deps.unsaved?.get(instance);
+  deps.unsaved?.delete(instance);
+  if (remembered && credentials.grant === 'password' && credentials.refreshToken === remembered.replaces) {
+    return remembered;
+  }
+  if (state.pendingRefreshToken === undefined || state.pendingRefreshTokenReplaces === undefined)
+    return undefined;
+  const pending = openPendingRefreshToken(
+    instance,
+    { sealed: state.pendingRefreshToken, replacesFingerprint: state.pendingRefreshTokenReplaces },
+    credentials,
+  );
+  if (pending.kind === 'unreadable') {
+    deps.logger.error(
+      'a rotated refresh token kept in the state could not be opened (the client secret changed?)',
+      {
+        instance,
+      },
+    );
+  }
+  if (pending.kind !== 'store' || credentials.grant !== 'password') return undefined;
+  return { replaces: credentials.refreshToken, credentials: pending.credentials };
 }
 
 /** `error` if it is of the kind a step names as an outcome; anything else is thrown on. */

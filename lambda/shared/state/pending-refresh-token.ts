@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import type { CredentialsSecret } from '../secrets/credentials-secret';
+import type { CredentialsSecret, PasswordCredentials } from '../secrets/credentials-secret';
 import { fingerprint, type StatePatch } from './instance-state';
 
 /**
@@ -18,8 +18,6 @@ export interface PendingRefreshToken {
   readonly refreshToken: string;
   readonly refreshTokenIssuedAt: string;
 }
-
-type PasswordCredentials = Extract<CredentialsSecret, { grant: 'password' }>;
 
 const INFO = 'snow-token pending refresh token v1';
 const IV_BYTES = 12;
