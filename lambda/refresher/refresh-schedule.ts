@@ -106,36 +106,54 @@ export function createRefreshSchedule(
   return async (options = {}) => {
     const results: InstanceResult[] = [];
     const errors: Failed[] = [];
-    const pending = new Map<string, number>();
-    const collect = (round: Round) => {
+    const { waitUntil } = options;
+    const waits: Promise<void>[] = [];
+    /**
+     * Each instance waits for its own lapse, apart from the others: a slow grant or a retry on one
+     * instance must not hold back another's refresh at the second its token lapses.
+     */
+    const waitFor = (name: string, at: number, round: number): void => {
+      waits.push(
+        (async () => {
+          await clock.sleep(Math.max(0, at - clock.now()));
+          // Due by this environment's own account: the lease's re-read is the only read needed.
+          collect(await runOnce([name], { force: false, knownDue: true }), round + 1);
+        })(),
+      );
+    };
+    const collect = (round: Round, depth: number) => {
       results.push(...round.results);
       errors.push(...round.errors);
       for (const r of round.results) {
-        if (r.wakeAt !== undefined && options.waitUntil !== undefined && r.wakeAt <= options.waitUntil) {
-          pending.set(r.instance, r.wakeAt);
-        } else pending.delete(r.instance);
+        // Bounded: each round either ends a wait or moves past a lapsed token.
+        if (r.wakeAt !== undefined && waitUntil !== undefined && r.wakeAt <= waitUntil && depth < MAX_WAITS) {
+          waitFor(r.instance, r.wakeAt, depth);
+        }
       }
     };
-    collect(await runOnce(options.only, { force: options.force ?? false, knownDue: false }));
-    // Tokens this environment already knows lapse before the next run: wait for them here.
+    // Tokens this environment already knows lapse before the next run: wait for them from the start
+    // (they are not due now, so the first round below does not touch them).
+    const now = clock.now();
     for (const [name, entry] of memory) {
-      const inScope = !options.only || options.only.includes(name);
-      if (entry.precise && inScope && options.waitUntil !== undefined && entry.at <= options.waitUntil) {
-        if (!pending.has(name)) pending.set(name, entry.at);
+      const inScope =
+        (!options.only || options.only.includes(name)) && !options.force && !envDeps.unsaved?.has(name);
+      if (entry.precise && inScope && waitUntil !== undefined && entry.at > now && entry.at <= waitUntil) {
+        waitFor(name, entry.at, 0);
       }
     }
-    // Bounded: each round either ends a wait or moves past a lapsed token.
-    for (let round = 0; round < 20 && pending.size > 0; round++) {
-      const next = Math.min(...pending.values());
-      await clock.sleep(Math.max(0, next - clock.now()));
-      const due = [...pending].filter(([, at]) => at <= clock.now()).map(([name]) => name);
-      for (const name of due) pending.delete(name);
-      // These are due by this environment's own account: the lease's re-read is the only read needed.
-      collect(await runOnce(due, { force: false, knownDue: true }));
+    collect(await runOnce(options.only, { force: options.force ?? false, knownDue: false }), 0);
+    // Waits started while others were running: wait for all, including those they start.
+    for (let settled = 0; settled < waits.length; ) {
+      const batch = waits.slice(settled);
+      settled = waits.length;
+      await Promise.all(batch);
     }
     return { results, errors };
   };
 }
+
+/** In-process waits per instance and invocation. */
+const MAX_WAITS = 20;
 
 async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
   let next = 0;

@@ -126,6 +126,49 @@ describe('a refresh that succeeds', () => {
     });
   });
 
+  it("refreshes a token at its lapse while another instance's grant is slow in the same run", async () => {
+    fixture = await InMemoryRefresherFixture.create({
+      instances: [{ name: 'acme', settings: { earlyRefreshMode: 'current-full' } }, { name: 'globex' }],
+    });
+    const start = fixture.clock.now();
+    await fixture.bootstrap('acme');
+    fixture.clock.advance(4 * MINUTE);
+    await fixture.bootstrap('globex');
+    const direct = fixture.deps().tokenEndpoint;
+    let slow = false;
+    const handler = fixture.handler({
+      tokenEndpoint: (instance) => ({
+        requestToken: async (grant) => {
+          const outcome = await direct(instance).requestToken(grant);
+          if (slow && instance.name === 'globex') {
+            // The answer is 40 s late (a slow body): the run spends those 40 s on globex.
+            await new Promise((r) => setTimeout(r, 50));
+            await fixture.clock.sleep(40_000);
+          }
+          return outcome;
+        },
+      }),
+    });
+    // acme learns that it hands back the current token, so it waits for the lapse (at start + 30 min).
+    fixture.clock.advanceTo(start + 26 * MINUTE);
+    await handler(scheduled);
+    const lapsing = await fixture.accessToken('acme');
+    expect((await fixture.instanceState('acme'))?.echoesEarlyRefresh).toBe(true);
+
+    // The run half a minute before acme's lapse also finds globex due (its grant is slow).
+    fixture.clock.advanceTo(start + 29.5 * MINUTE);
+    slow = true;
+    await handler(scheduled);
+
+    const sim = fixture.instance('acme').sim;
+    const renewed = await fixture.accessToken('acme');
+    expect(renewed?.accessToken).not.toBe(lapsing?.accessToken);
+    const lapsedAt = sim.accessToken(lapsing?.accessToken ?? '')?.expiresAt ?? 0;
+    const issuedAt = sim.accessToken(renewed?.accessToken ?? '')?.issuedAt ?? Number.POSITIVE_INFINITY;
+    expect(issuedAt - lapsedAt).toBeLessThanOrEqual(5_000);
+    await expectValidStoredToken('acme');
+  });
+
   /** A refresher environment whose first run cannot write the credentials secret, after a day. */
   async function rotationNotStored() {
     fixture = await InMemoryRefresherFixture.create({
