@@ -250,7 +250,9 @@ async function refreshLeased(leased: LeasedAttempt): Promise<InstanceResult> {
   state = await deps.state.commit(
     instance.name,
     hold.owner,
-    {},
+    // A restored rotated token is in the secret now: the state says so (and forgets its sealed copy)
+    // even if the run stops before its last commit.
+    rotated ? credentialsMirror(credentials) : {},
     {
       release: false,
       epoch: hold.epoch,

@@ -71,28 +71,24 @@ export function createRefreshSchedule(
     return result;
   };
 
+  /**
+   * Runs `targets` (at most `concurrency` at once). `decided` is called once the first of them have
+   * read their state and decided, so that work started then (a wait, which on a virtual clock moves
+   * time) cannot change what they decide.
+   */
   const runOnce = async (
-    only: readonly string[] | undefined,
-    { force, knownDue }: { readonly force: boolean; readonly knownDue: boolean },
+    targets: readonly InstanceConfig[],
+    options: { readonly force: boolean; readonly knownDue: boolean; readonly decided?: () => void },
   ): Promise<Round> => {
-    const now = clock.now();
-    const unknown = only?.filter((name) => !instances.some((i) => i.name === name)) ?? [];
-    if (unknown.length) {
-      throw new Error(
-        `unknown instance ${unknown.join(', ')}; configured: ${instances.map((i) => i.name).join(', ')}`,
-      );
+    const { force, knownDue } = options;
+    const round: Round = { results: [], errors: [] };
+    if (targets.length === 0) {
+      options.decided?.();
+      return round;
     }
-    const targets = instances.filter(
-      (i) =>
-        (!only || only.includes(i.name)) &&
-        (force || envDeps.unsaved?.has(i.name) || (memory.get(i.name)?.at ?? 0) <= now),
-    );
-    if (targets.length === 0) return { results: [], errors: [] };
     const states =
       force || knownDue ? new Map<string, InstanceState>() : await state.getMany(targets.map((i) => i.name));
-
-    const round: Round = { results: [], errors: [] };
-    await forEachLimited(targets, settings.concurrency, async (instance) => {
+    const work = forEachLimited(targets, settings.concurrency, async (instance) => {
       try {
         round.results.push(await refreshIfDue(instance, states.get(instance.name), { force, knownDue }));
       } catch (error) {
@@ -100,24 +96,39 @@ export function createRefreshSchedule(
         round.errors.push({ instance: instance.name, error });
       }
     });
+    options.decided?.();
+    await work;
     return round;
   };
 
   return async (options = {}) => {
+    const { only, waitUntil } = options;
+    const force = options.force ?? false;
+    const unknown = only?.filter((name) => !instances.some((i) => i.name === name)) ?? [];
+    if (unknown.length) {
+      throw new Error(
+        `unknown instance ${unknown.join(', ')}; configured: ${instances.map((i) => i.name).join(', ')}`,
+      );
+    }
     const results: InstanceResult[] = [];
     const errors: Failed[] = [];
-    const { waitUntil } = options;
     const waits: Promise<void>[] = [];
     /**
      * Each instance waits for its own lapse, apart from the others: a slow grant or a retry on one
-     * instance must not hold back another's refresh at the second its token lapses.
+     * instance must not hold back another's refresh at the second its token lapses. One wait per
+     * instance at a time; each ends in a run of that instance alone.
      */
-    const waitFor = (name: string, at: number, round: number): void => {
+    const waitFor = (instance: InstanceConfig, at: number, depth: number): void => {
       waits.push(
         (async () => {
-          await clock.sleep(Math.max(0, at - clock.now()));
-          // Due by this environment's own account: the lease's re-read is the only read needed.
-          collect(await runOnce([name], { force: false, knownDue: true }), round + 1);
+          // A timer may fire a millisecond early: sleep again rather than run before the lapse.
+          while (clock.now() < at) await clock.sleep(at - clock.now());
+          try {
+            // Due by this environment's own account: the lease's re-read is the only read needed.
+            collect(await runOnce([instance], { force: false, knownDue: true }), depth + 1);
+          } catch (error) {
+            errors.push({ instance: instance.name, error });
+          }
         })(),
       );
     };
@@ -125,28 +136,56 @@ export function createRefreshSchedule(
       results.push(...round.results);
       errors.push(...round.errors);
       for (const r of round.results) {
+        const instance = instances.find((i) => i.name === r.instance);
         // Bounded: each round either ends a wait or moves past a lapsed token.
-        if (r.wakeAt !== undefined && waitUntil !== undefined && r.wakeAt <= waitUntil && depth < MAX_WAITS) {
-          waitFor(r.instance, r.wakeAt, depth);
+        if (
+          instance &&
+          r.wakeAt !== undefined &&
+          waitUntil !== undefined &&
+          r.wakeAt <= waitUntil &&
+          depth < MAX_WAITS
+        ) {
+          waitFor(instance, r.wakeAt, depth);
         }
       }
     };
-    // Tokens this environment already knows lapse before the next run: wait for them from the start
-    // (they are not due now, so the first round below does not touch them).
+
     const now = clock.now();
-    for (const [name, entry] of memory) {
-      const inScope =
-        (!options.only || options.only.includes(name)) && !options.force && !envDeps.unsaved?.has(name);
-      if (entry.precise && inScope && waitUntil !== undefined && entry.at > now && entry.at <= waitUntil) {
-        waitFor(name, entry.at, 0);
+    const inScope = instances.filter((i) => !only || only.includes(i.name));
+    // Tokens this environment already knows lapse before the next run: each waits for its lapse.
+    const waiting = force
+      ? []
+      : inScope.flatMap((i) => {
+          const entry = memory.get(i.name);
+          const wait =
+            entry?.precise &&
+            !envDeps.unsaved?.has(i.name) &&
+            entry.at > now &&
+            waitUntil !== undefined &&
+            entry.at <= waitUntil;
+          return wait ? [{ instance: i, at: entry.at }] : [];
+        });
+    const firstRound = inScope.filter(
+      (i) =>
+        !waiting.some((w) => w.instance === i) &&
+        (force || envDeps.unsaved?.has(i.name) || (memory.get(i.name)?.at ?? 0) <= now),
+    );
+    try {
+      const round = await runOnce(firstRound, {
+        force,
+        knownDue: false,
+        decided: () => {
+          for (const w of waiting) waitFor(w.instance, w.at, 0);
+        },
+      });
+      collect(round, 0);
+    } finally {
+      // Every wait ends in this invocation, including those started while others ran.
+      for (let settled = 0; settled < waits.length; ) {
+        const batch = waits.slice(settled);
+        settled = waits.length;
+        await Promise.allSettled(batch);
       }
-    }
-    collect(await runOnce(options.only, { force: options.force ?? false, knownDue: false }), 0);
-    // Waits started while others were running: wait for all, including those they start.
-    for (let settled = 0; settled < waits.length; ) {
-      const batch = waits.slice(settled);
-      settled = waits.length;
-      await Promise.all(batch);
     }
     return { results, errors };
   };

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
 import type { CredentialsSecret, PasswordCredentials } from '../secrets/credentials-secret';
 import { fingerprint, type StatePatch } from './instance-state';
 
@@ -9,26 +9,29 @@ import { fingerprint, type StatePatch } from './instance-state';
  * only copy.
  *
  * The state table never holds a usable secret: the token is sealed (AES-256-GCM) with a key derived
- * (HKDF-SHA-256) from the client secret, which only the credentials secret holds, and bound to the
- * instance and to the token it replaces. Whoever can read the table but not the credentials secret
- * learns nothing; whoever can read the credentials secret could use the client secret anyway. It is
- * removed by the next commit that mirrors the credentials (see `credentialsMirror`).
+ * from the client secret, which only the credentials secret holds, by scrypt (a memory-hard KDF, so
+ * a guessable client secret costs a reader of the table real work per guess) with a random salt,
+ * and bound to the instance and to the token it replaces. Whoever can read the credentials secret
+ * could use the client secret anyway. It is removed by the next commit that mirrors the credentials
+ * (see `credentialsMirror`).
  */
 export interface PendingRefreshToken {
   readonly refreshToken: string;
   readonly refreshTokenIssuedAt: string;
 }
 
-const INFO = 'snow-token pending refresh token v1';
+const SALT_BYTES = 16;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+/** scrypt's cost: 2^15 x 8 x 128 bytes = 32 MiB and tens of milliseconds, on the failure path only. */
+const SCRYPT = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
 
-function keyFor(instance: string, clientSecret: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', clientSecret, instance, INFO, 32));
+function keyFor(clientSecret: string, salt: Buffer): Buffer {
+  return scryptSync(clientSecret, salt, 32, SCRYPT);
 }
 
 function additionalData(instance: string, replacesFingerprint: string): Buffer {
-  return Buffer.from(`${instance}\n${replacesFingerprint}`);
+  return Buffer.from(`snow-token pending refresh token v1\n${instance}\n${replacesFingerprint}`);
 }
 
 /**
@@ -41,8 +44,11 @@ export function sealPendingRefreshToken(
   rotated: PasswordCredentials,
 ): StatePatch {
   const replacesFingerprint = fingerprint(replaces);
+  const salt = randomBytes(SALT_BYTES);
   const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', keyFor(instance, rotated.clientSecret), iv);
+  const cipher = createCipheriv('aes-256-gcm', keyFor(rotated.clientSecret, salt), iv, {
+    authTagLength: TAG_BYTES,
+  });
   cipher.setAAD(additionalData(instance, replacesFingerprint));
   const payload: PendingRefreshToken = {
     refreshToken: rotated.refreshToken,
@@ -50,7 +56,7 @@ export function sealPendingRefreshToken(
   };
   const sealed = Buffer.concat([cipher.update(JSON.stringify(payload), 'utf8'), cipher.final()]);
   return {
-    pendingRefreshToken: Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64url'),
+    pendingRefreshToken: Buffer.concat([salt, iv, cipher.getAuthTag(), sealed]).toString('base64url'),
     pendingRefreshTokenReplaces: replacesFingerprint,
   };
 }
@@ -77,12 +83,17 @@ export function openPendingRefreshToken(
   }
   try {
     const raw = Buffer.from(pending.sealed, 'base64url');
-    const iv = raw.subarray(0, IV_BYTES);
-    const tag = raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES);
-    const decipher = createDecipheriv('aes-256-gcm', keyFor(instance, credentials.clientSecret), iv);
+    const head = SALT_BYTES + IV_BYTES + TAG_BYTES;
+    if (raw.length <= head) return { kind: 'unreadable' };
+    const salt = raw.subarray(0, SALT_BYTES);
+    const iv = raw.subarray(SALT_BYTES, SALT_BYTES + IV_BYTES);
+    const tag = raw.subarray(SALT_BYTES + IV_BYTES, head);
+    const decipher = createDecipheriv('aes-256-gcm', keyFor(credentials.clientSecret, salt), iv, {
+      authTagLength: TAG_BYTES,
+    });
     decipher.setAAD(additionalData(instance, pending.replacesFingerprint));
     decipher.setAuthTag(tag);
-    const text = Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
+    const text = Buffer.concat([decipher.update(raw.subarray(head)), decipher.final()]);
     const payload = JSON.parse(text.toString('utf8')) as Partial<PendingRefreshToken>;
     if (
       typeof payload.refreshToken !== 'string' ||

@@ -126,7 +126,17 @@ describe('a refresh that succeeds', () => {
     });
   });
 
-  it("refreshes a token at its lapse while another instance's grant is slow in the same run", async () => {
+  /**
+   * acme hands back the current token early, so the refresher waits in-process for its lapse (at
+   * start + 30 min); the run half a minute before also finds globex due. Returns that run's figures.
+   */
+  async function lapseWhileGlobexIsDue(
+    options: {
+      readonly globexDelayMs?: number;
+      readonly timerEarlyMs?: number;
+      readonly failStateRead?: boolean;
+    } = {},
+  ) {
     fixture = await InMemoryRefresherFixture.create({
       instances: [{ name: 'acme', settings: { earlyRefreshMode: 'current-full' } }, { name: 'globex' }],
     });
@@ -135,38 +145,81 @@ describe('a refresh that succeeds', () => {
     fixture.clock.advance(4 * MINUTE);
     await fixture.bootstrap('globex');
     const direct = fixture.deps().tokenEndpoint;
-    let slow = false;
+    const clock = fixture.clock;
+    let inRun = false;
+    let acmeGrants = 0;
+    const state = fixture.state;
     const handler = fixture.handler({
+      state: Object.assign(Object.create(state) as StateStore, {
+        getMany: async (names: readonly string[]) => {
+          if (inRun && options.failStateRead) throw awsFailure();
+          return state.getMany(names);
+        },
+      }),
+      // Node's timers may fire a millisecond early.
+      clock: {
+        now: () => clock.now(),
+        sleep: (ms) => clock.sleep(Math.max(0, ms - (options.timerEarlyMs ?? 0))),
+      },
       tokenEndpoint: (instance) => ({
         requestToken: async (grant) => {
+          if (inRun && instance.name === 'acme') acmeGrants++;
           const outcome = await direct(instance).requestToken(grant);
-          if (slow && instance.name === 'globex') {
-            // The answer is 40 s late (a slow body): the run spends those 40 s on globex.
+          if (inRun && instance.name === 'globex' && options.globexDelayMs) {
+            // A late answer (a slow body): the run spends that long on globex.
             await new Promise((r) => setTimeout(r, 50));
-            await fixture.clock.sleep(40_000);
+            await clock.sleep(options.globexDelayMs);
           }
           return outcome;
         },
       }),
     });
-    // acme learns that it hands back the current token, so it waits for the lapse (at start + 30 min).
-    fixture.clock.advanceTo(start + 26 * MINUTE);
+    clock.advanceTo(start + 26 * MINUTE);
     await handler(scheduled);
     const lapsing = await fixture.accessToken('acme');
     expect((await fixture.instanceState('acme'))?.echoesEarlyRefresh).toBe(true);
 
-    // The run half a minute before acme's lapse also finds globex due (its grant is slow).
-    fixture.clock.advanceTo(start + 29.5 * MINUTE);
-    slow = true;
-    await handler(scheduled);
-
+    clock.advanceTo(start + 29.5 * MINUTE);
+    inRun = true;
+    const run = await handler(scheduled).catch((error: Error) => error);
+    inRun = false;
+    const grantsInRun = acmeGrants;
+    // Nothing of the run goes on once it has returned.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(acmeGrants).toBe(grantsInRun);
+    if (run instanceof Error) return { failed: run, acmeGrants };
     const sim = fixture.instance('acme').sim;
     const renewed = await fixture.accessToken('acme');
     expect(renewed?.accessToken).not.toBe(lapsing?.accessToken);
+    await expectValidStoredToken('acme');
     const lapsedAt = sim.accessToken(lapsing?.accessToken ?? '')?.expiresAt ?? 0;
     const issuedAt = sim.accessToken(renewed?.accessToken ?? '')?.issuedAt ?? Number.POSITIVE_INFINITY;
-    expect(issuedAt - lapsedAt).toBeLessThanOrEqual(5_000);
-    await expectValidStoredToken('acme');
+    return {
+      lapseMs: issuedAt - lapsedAt,
+      acmeGrants,
+      outcomes: run.results.map((r) => `${r.instance}:${r.outcome}`),
+    };
+  }
+
+  it("refreshes a token at its lapse while another instance's grant is slow in the same run", async () => {
+    const { lapseMs, acmeGrants, outcomes } = await lapseWhileGlobexIsDue({ globexDelayMs: 40_000 });
+    expect(lapseMs).toBeLessThanOrEqual(5_000);
+    // Once: the wait and the run's first round never both take the same instance.
+    expect(acmeGrants).toBe(1);
+    expect(outcomes?.filter((o) => o.startsWith('acme:'))).toEqual(['acme:refreshed']);
+    expect(outcomes?.filter((o) => o.startsWith('globex:'))).toHaveLength(1);
+  });
+
+  it('leaves no wait running after a run that failed reading the state', async () => {
+    const { failed, acmeGrants } = await lapseWhileGlobexIsDue({ failStateRead: true });
+    expect(failed?.message).toMatch(/internal error/);
+    expect(acmeGrants).toBe(0);
+  });
+
+  it('still refreshes at the lapse when the wait wakes a millisecond early', async () => {
+    const { lapseMs, acmeGrants } = await lapseWhileGlobexIsDue({ timerEarlyMs: 1 });
+    expect(lapseMs).toBeLessThanOrEqual(5_000);
+    expect(acmeGrants).toBe(1);
   });
 
   /** A refresher environment whose first run cannot write the credentials secret, after a day. */
