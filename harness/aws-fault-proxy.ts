@@ -8,6 +8,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { httpActivity } from './http-activity';
 
 /** What the proxy can do to one AWS request instead of (or before) forwarding it. */
 export type AwsFault =
@@ -59,6 +60,7 @@ export class AwsFaultProxy {
     const targetUrl = new URL(target);
     let proxy: AwsFaultProxy | undefined;
     const server = createServer((req, res) => {
+      httpActivity.track(res);
       if (options.now) {
         const now = options.now;
         const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;

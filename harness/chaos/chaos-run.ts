@@ -28,6 +28,7 @@ import { openPendingRefreshToken } from '../../lambda/shared/state/pending-refre
 import { DynamoStateStore } from '../../lambda/shared/state/state-store';
 import { AlertingHarness, type ReceivedEmail } from '../alerting-harness';
 import { type AwsFault, AwsFaultProxy } from '../aws-fault-proxy';
+import { httpActivity } from '../http-activity';
 import { localAwsConfig } from '../local-aws/aws-env';
 import { RefresherFixture } from '../refresher-fixture';
 import type { EarlyRefreshMode } from '../servicenow-simulator';
@@ -46,6 +47,8 @@ export const EXPIRY_WINDOW_MS = 5 * SECOND;
  * token stored: one schedule interval, the longest transient backoff (5 min), one attempt budget
  * (40 s), and a minute of slack for a Retry-After. See docs/reliability.md.
  */
+/** Real time with no request in flight before a sleeping writer's moment may come. */
+const IDLE_QUIET_MS = 5;
 export const RECOVERY_GRACE_MS = MINUTE + 5 * MINUTE + 40 * SECOND + MINUTE;
 /** Outages at least this long must be announced: the 15-minute grace, a probe interval and slack. */
 const ANNOUNCE_AFTER_MS = 45 * MINUTE;
@@ -204,6 +207,8 @@ class ChaosRun {
     private readonly random: () => number,
   ) {
     this.clock = fixture.clock;
+    // Several environments run at once here: their sleeps must not add up (see VirtualClock).
+    this.clock.scheduleSleepsWhenIdle(() => httpActivity.idle(IDLE_QUIET_MS));
     this.configs = fixture.instances.map((i) => i.config);
     for (const name of this.configs.map((c) => c.name)) this.mirrors.set(name, {});
     this.refresher = this.refresherEnvironment();

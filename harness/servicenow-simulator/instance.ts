@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../../lambda/shared/clock';
+import { httpActivity } from '../http-activity';
 import { FaultBook, rateLimitWindowResponse, reencoded, replacementResponse } from './faults';
 import { defaultGrantHandlers, type GrantContext } from './grant-handlers';
 import { hibernationResponse } from './html-pages';
@@ -88,6 +89,7 @@ export class SimulatedInstance implements SimInstance {
     this.rateLimitRuleId = createHash('md5').update(`${name}:rate-limit-rule`).digest('hex');
     this.rateLimiter = new HourlyRateLimiter(this.rateLimitRuleId);
     this.server = createServer((req, res) => {
+      httpActivity.track(res);
       this.handle(req, res).catch((error: unknown) => this.failLoudly(res, error));
     });
     this.server.on('clientError', (_error, socket) => socket.destroy());
