@@ -1,4 +1,5 @@
 import type { InstanceConfig } from '../shared/instance-config';
+import type { RefreshOutcome } from '../shared/refresh-outcome';
 import type { InstanceState } from '../shared/state/instance-state';
 import { type InstanceResult, type RefreshDeps, refreshInstance } from './refresh-instance';
 import { decide } from './refresh-policy';
@@ -132,10 +133,21 @@ export function createRefreshSchedule(
         })(),
       );
     };
+    /** AWS errors of a run at a lapse, held while that run is tried again. */
+    const retrying = new Map<string, Failed>();
     const collect = (round: Round, depth: number) => {
       results.push(...round.results);
-      errors.push(...round.errors);
+      for (const failed of round.errors) {
+        const instance = instances.find((i) => i.name === failed.instance);
+        const at = clock.now() + LAPSE_RETRY_MS;
+        // At a lapse every second counts: an AWS blip is tried again in this invocation, not the next.
+        if (instance && depth > 0 && depth < MAX_WAITS && waitUntil !== undefined && at <= waitUntil) {
+          retrying.set(failed.instance, failed);
+          waitFor(instance, at, depth);
+        } else errors.push(failed);
+      }
       for (const r of round.results) {
+        retrying.delete(r.instance);
         const instance = instances.find((i) => i.name === r.instance);
         // Bounded: each round either ends a wait or moves past a lapsed token.
         if (
@@ -146,6 +158,16 @@ export function createRefreshSchedule(
           depth < MAX_WAITS
         ) {
           waitFor(instance, r.wakeAt, depth);
+        } else if (
+          instance &&
+          depth > 0 &&
+          LAPSE_RETRY_OUTCOMES.has(r.outcome) &&
+          waitUntil !== undefined &&
+          clock.now() + LAPSE_RETRY_MS <= waitUntil &&
+          depth < MAX_WAITS
+        ) {
+          // Another writer held the lease at the lapse: look again shortly (it has likely refreshed).
+          waitFor(instance, clock.now() + LAPSE_RETRY_MS, depth);
         }
       }
     };
@@ -187,12 +209,16 @@ export function createRefreshSchedule(
         await Promise.allSettled(batch);
       }
     }
+    errors.push(...retrying.values());
     return { results, errors };
   };
 }
 
 /** In-process waits per instance and invocation. */
 const MAX_WAITS = 20;
+/** After a run at a lapse that found the lease held or failed on AWS, the next try. */
+const LAPSE_RETRY_MS = 2_000;
+const LAPSE_RETRY_OUTCOMES: ReadonlySet<RefreshOutcome> = new Set(['busy', 'lease-lost', 'lease-lapsing']);
 
 async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
   let next = 0;

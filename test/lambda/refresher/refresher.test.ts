@@ -216,6 +216,43 @@ describe('a refresh that succeeds', () => {
     expect(acmeGrants).toBe(0);
   });
 
+  it('tries a run at a lapse again within the invocation when an AWS call fails', async () => {
+    fixture = await InMemoryRefresherFixture.create({
+      instances: [{ name: 'acme', settings: { earlyRefreshMode: 'current-full' } }],
+    });
+    const start = fixture.clock.now();
+    await fixture.bootstrap();
+    const state = fixture.state;
+    let armed = false;
+    const handler = fixture.handler({
+      state: Object.assign(Object.create(state) as StateStore, {
+        acquireLease: async (...args: Parameters<StateStore['acquireLease']>) => {
+          if (armed) {
+            armed = false;
+            throw awsFailure();
+          }
+          return state.acquireLease(...args);
+        },
+      }),
+    });
+    fixture.clock.advanceTo(start + 26 * MINUTE);
+    await handler(scheduled);
+    const lapsing = await fixture.accessToken();
+
+    fixture.clock.advanceTo(start + 29.5 * MINUTE);
+    armed = true;
+    const run = await handler(scheduled);
+
+    expect(armed).toBe(false);
+    expect(run.results.map((r) => r.outcome)).toContain('refreshed');
+    const sim = fixture.instance().sim;
+    const renewed = await fixture.accessToken();
+    const lapsedAt = sim.accessToken(lapsing?.accessToken ?? '')?.expiresAt ?? 0;
+    const issuedAt = sim.accessToken(renewed?.accessToken ?? '')?.issuedAt ?? Number.POSITIVE_INFINITY;
+    expect(issuedAt - lapsedAt).toBeLessThanOrEqual(5_000);
+    await expectValidStoredToken();
+  });
+
   it('still refreshes at the lapse when the wait wakes a millisecond early', async () => {
     const { lapseMs, acmeGrants } = await lapseWhileGlobexIsDue({ timerEarlyMs: 1 });
     expect(lapseMs).toBeLessThanOrEqual(5_000);
