@@ -367,7 +367,7 @@ class ChaosRun {
     into[key] = (into[key] ?? 0) + by;
   }
 
-  private violate(invariant: Invariant, instance: string | undefined, detail: string) {
+  private violate(invariant: Invariant, instance: string | undefined, detail: string, context?: string[]) {
     const now = this.clock.now();
     const episode = `${invariant}/${instance ?? ''}`;
     // A violation repeats at every check until its cause is gone: log context for its first one.
@@ -379,8 +379,12 @@ class ChaosRun {
       invariant,
       instance,
       detail,
-      ...(firstOfEpisode &&
-        instance !== undefined && { context: this.fixture.logs.recentLines(`"instance":"${instance}"`, 25) }),
+      ...(context
+        ? { context }
+        : firstOfEpisode &&
+          instance !== undefined && {
+            context: this.fixture.logs.recentLines(`"instance":"${instance}"`, 25),
+          }),
     });
   }
   private readonly lastViolationAt = new Map<string, number>();
@@ -837,11 +841,21 @@ class ChaosRun {
     await this.checkAgreement(this.configs.map((c) => c.name));
   }
 
+  private readonly openedContext = new Map<string, string[]>();
+
   private async drainEmails(): Promise<void> {
     const at = this.clock.now();
     for (const email of await this.harness.emails()) {
       this.emails.push({ at, email });
       const { instance = '', kind, notice } = email.attributes;
+      if (notice === 'opened') {
+        // What led to it, for a check at the end that finds it unjustified.
+        this.openedContext.set(`${instance}/${kind}/${at}`, [
+          `email: ${email.subject}`,
+          ...email.body.split('\n').slice(0, 6),
+          ...this.fixture.logs.recentLines(`"instance":"${instance}"`, 25),
+        ]);
+      }
       // The operator reacts to the countdown's first warning, as the runbook says.
       if (kind === 'refresh-token-expiry' && notice === 'opened') {
         this.scheduleRenewal(instance, at + (1 + this.random() * 47) * HOUR);
@@ -925,7 +939,12 @@ class ChaosRun {
         (w) => w.instance === o.instance && w.start <= o.from && o.from <= w.end + 2 * HOUR,
       );
       if (!cause)
-        this.violate('no-false-alarms', o.instance, `${o.kind} opened at ${iso(o.from)} without an outage`);
+        this.violate(
+          'no-false-alarms',
+          o.instance,
+          `${o.kind} opened at ${iso(o.from)} without an outage`,
+          this.openedContext.get(`${o.instance}/${o.kind}/${o.from}`),
+        );
     }
     for (const { email } of this.emails)
       this.count(this.emailCounts, `${email.attributes.kind} ${email.attributes.notice}`);
