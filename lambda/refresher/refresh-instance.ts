@@ -256,7 +256,8 @@ async function refreshLeased(leased: LeasedAttempt): Promise<InstanceResult> {
     {
       release: false,
       epoch: hold.epoch,
-      grantStartedAt: clock.now(),
+      // In AWS's time, never later: a writer whose clock runs ahead must not start the cap late.
+      grantStartedAt: deps.state.earliestAwsTime(clock.now()),
     },
   );
   attempt = { ...attempt, state };

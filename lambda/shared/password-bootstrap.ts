@@ -190,7 +190,7 @@ async function storeUnderLease(
         instance.name,
         owner,
         {},
-        { release: false, epoch: hold.epoch, grantStartedAt: clock.now() },
+        { release: false, epoch: hold.epoch, grantStartedAt: state.earliestAwsTime(clock.now()) },
       );
     } catch (error) {
       // Another writer took the lease over before any grant was asked for: nothing is spent, so

@@ -401,6 +401,34 @@ describe('lease fencing', () => {
     await expectNotOverstated();
   });
 
+  it('never overstates the expiry of a token handed back after a lost answer to a writer whose clock is ahead', async () => {
+    fixture = await RefresherFixture.create({
+      clock: new VirtualClock(Date.now()),
+      instances: [{ name: 'acme', settings: { earlyRefreshMode: 'current-full' } }],
+    });
+    await fixture.bootstrap();
+    // The stored token is gone (AWS's clock is the real one, so no time warp): the next grant issues
+    // a new one, and its answer is cut.
+    fixture.instance().sim.revoke((await fixture.accessToken())?.accessToken ?? '');
+    fixture.instance().sim.addFault({ fault: { kind: 'truncated-body' }, path: '/oauth_token.do', times: 3 });
+    const ahead = { now: () => fixture.clock.now() + 4 * SECOND, sleep: systemClock.sleep };
+    const skewed = new DynamoStateStore(fixture.aws.dynamo, fixture.aws.tableName, new AwsClock(ahead));
+
+    await fixture.handler({
+      clock: ahead,
+      state: skewed,
+      tokenEndpoint: serviceNowClients(fixture.dispatcher, ahead),
+    })(force());
+    expect((await fixture.instanceState())?.lastOutcome).toBe('network-error');
+
+    // Another writer then gets that token handed back with a full expires_in: it counts from the
+    // lost grant, whose time the first writer must not have stamped with its own clock.
+    await fixture.handler()(force());
+
+    expect((await fixture.instanceState())?.lastOutcome).toBe('refreshed');
+    await expectNotOverstated();
+  });
+
   it('refuses to take a held lease with a clock 91 s ahead of AWS', async () => {
     fixture = await RefresherFixture.create();
     const holder = await fixture.state.acquireLease('acme', 'refresher/holder', Date.now(), 90 * SECOND);
