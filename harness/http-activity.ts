@@ -20,6 +20,21 @@ class HttpActivity {
     });
   }
 
+  /**
+   * Counts an SDK call from start to end, retries and their (real-time) backoff included: between
+   * two attempts nothing is on the wire, yet the caller is not idle.
+   */
+  async during<T>(call: () => Promise<T>): Promise<T> {
+    this.inFlight++;
+    this.lastChange = performance.now();
+    try {
+      return await call();
+    } finally {
+      this.inFlight--;
+      this.lastChange = performance.now();
+    }
+  }
+
   /** Nothing in flight, and nothing started or ended for `quietMs` (the client has read its answer). */
   idle(quietMs: number): boolean {
     return this.inFlight === 0 && performance.now() - this.lastChange >= quietMs;

@@ -246,9 +246,19 @@ class ChaosRun {
       { step: 'initialize', name: 'chaosMirror' },
     );
     const dynamo = new DynamoDBClient(config);
+    const events = new EventBridgeClient(config);
+    const sns = new SNSClient(config);
+    // The virtual clock may jump only while no call is under way, its retries' backoff included.
+    for (const client of [secrets, dynamo, events, sns] as const) {
+      (client.middlewareStack as { add: (m: unknown, o: unknown) => void }).add(
+        (next: (args: unknown) => Promise<unknown>) => (args: unknown) =>
+          httpActivity.during(() => next(args)),
+        { step: 'initialize', name: 'chaosActivity', priority: 'high' },
+      );
+    }
     const notifier = new AwsNotifier({
-      sns: new SNSClient(config),
-      events: new EventBridgeClient(config),
+      sns,
+      events,
       topicArn: this.harness.topicArn,
       busName: this.harness.busName,
     });
