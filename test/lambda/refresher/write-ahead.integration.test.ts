@@ -79,6 +79,16 @@ afterEach(async () => {
   for (const secret of fixture.secretValues()) expect(logged).not.toContain(secret);
 });
 
+/** A refresher environment whose clock (for the lease, the state and its grants) runs `ms` ahead of AWS. */
+function aheadOfAws(ms: number) {
+  const ahead = { now: () => fixture.clock.now() + ms, sleep: systemClock.sleep };
+  return fixture.handler({
+    clock: ahead,
+    state: new DynamoStateStore(fixture.aws.dynamo, fixture.aws.tableName, new AwsClock(ahead)),
+    tokenEndpoint: serviceNowClients(fixture.dispatcher, ahead),
+  });
+}
+
 async function expectNotOverstated(name = 'acme') {
   const stored = await fixture.accessToken(name);
   const record = stored && fixture.instance(name).sim.accessToken(stored.accessToken);
@@ -388,14 +398,7 @@ describe('lease fencing', () => {
       instances: [{ name: 'acme', settings: { earlyRefreshMode: 'new-token' } }],
     });
     await fixture.bootstrap();
-    const ahead = { now: () => fixture.clock.now() + 4 * SECOND, sleep: systemClock.sleep };
-    const skewed = new DynamoStateStore(fixture.aws.dynamo, fixture.aws.tableName, new AwsClock(ahead));
-
-    await fixture.handler({
-      clock: ahead,
-      state: skewed,
-      tokenEndpoint: serviceNowClients(fixture.dispatcher, ahead),
-    })(force());
+    await aheadOfAws(4 * SECOND)(force());
 
     expect((await fixture.instanceState())?.lastOutcome).toBe('refreshed');
     await expectNotOverstated();
@@ -411,14 +414,7 @@ describe('lease fencing', () => {
     // a new one, and its answer is cut.
     fixture.instance().sim.revoke((await fixture.accessToken())?.accessToken ?? '');
     fixture.instance().sim.addFault({ fault: { kind: 'truncated-body' }, path: '/oauth_token.do', times: 3 });
-    const ahead = { now: () => fixture.clock.now() + 4 * SECOND, sleep: systemClock.sleep };
-    const skewed = new DynamoStateStore(fixture.aws.dynamo, fixture.aws.tableName, new AwsClock(ahead));
-
-    await fixture.handler({
-      clock: ahead,
-      state: skewed,
-      tokenEndpoint: serviceNowClients(fixture.dispatcher, ahead),
-    })(force());
+    await aheadOfAws(4 * SECOND)(force());
     expect((await fixture.instanceState())?.lastOutcome).toBe('network-error');
 
     // Another writer then gets that token handed back with a full expires_in: it counts from the
