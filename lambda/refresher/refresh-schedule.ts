@@ -133,42 +133,30 @@ export function createRefreshSchedule(
         })(),
       );
     };
+    /** Waits again for `name` at `at` if this invocation may still wait then; says whether it will. */
+    const waitAgain = (name: string, at: number, depth: number): boolean => {
+      const instance = instances.find((i) => i.name === name);
+      if (!instance || depth >= MAX_WAITS || waitUntil === undefined || at > waitUntil) return false;
+      waitFor(instance, at, depth);
+      return true;
+    };
     /** AWS errors of a run at a lapse, held while that run is tried again. */
     const retrying = new Map<string, Failed>();
     const collect = (round: Round, depth: number) => {
       results.push(...round.results);
       for (const failed of round.errors) {
-        const instance = instances.find((i) => i.name === failed.instance);
-        const at = clock.now() + LAPSE_RETRY_MS;
         // At a lapse every second counts: an AWS blip is tried again in this invocation, not the next.
-        if (instance && depth > 0 && depth < MAX_WAITS && waitUntil !== undefined && at <= waitUntil) {
+        if (depth > 0 && waitAgain(failed.instance, clock.now() + LAPSE_RETRY_MS, depth)) {
           retrying.set(failed.instance, failed);
-          waitFor(instance, at, depth);
         } else errors.push(failed);
       }
       for (const r of round.results) {
         retrying.delete(r.instance);
-        const instance = instances.find((i) => i.name === r.instance);
         // Bounded: each round either ends a wait or moves past a lapsed token.
-        if (
-          instance &&
-          r.wakeAt !== undefined &&
-          waitUntil !== undefined &&
-          r.wakeAt <= waitUntil &&
-          depth < MAX_WAITS
-        ) {
-          waitFor(instance, r.wakeAt, depth);
-        } else if (
-          instance &&
-          depth > 0 &&
-          LAPSE_RETRY_OUTCOMES.has(r.outcome) &&
-          waitUntil !== undefined &&
-          clock.now() + LAPSE_RETRY_MS <= waitUntil &&
-          depth < MAX_WAITS
-        ) {
-          // Another writer held the lease at the lapse: look again shortly (it has likely refreshed).
-          waitFor(instance, clock.now() + LAPSE_RETRY_MS, depth);
-        }
+        if (r.wakeAt !== undefined && waitAgain(r.instance, r.wakeAt, depth)) continue;
+        // Another writer held the lease at the lapse: look again shortly (it has likely refreshed).
+        if (depth > 0 && LAPSE_RETRY_OUTCOMES.has(r.outcome))
+          waitAgain(r.instance, clock.now() + LAPSE_RETRY_MS, depth);
       }
     };
 
