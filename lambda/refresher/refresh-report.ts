@@ -15,6 +15,7 @@ import {
   SKIPPED_REFRESH_OUTCOMES,
 } from '../shared/refresh-outcome';
 import { refreshTokenExpiresAt } from '../shared/secrets/credentials-secret';
+import type { FailedOutcome } from '../shared/servicenow/outcome';
 import type { InstanceResult } from './refresh-instance';
 
 export interface RefreshReporting {
@@ -24,6 +25,10 @@ export interface RefreshReporting {
   /** Transient failures alert only after this long. Default 15 min. */
   readonly graceMs: number;
 }
+
+/** Answers from ServiceNow that refuse: it is up, and not throttling. */
+const REFUSALS: ReadonlySet<FailedOutcome['kind']> = new Set(['rejected', 'unauthorized', 'forbidden']);
+const OUTAGE_KINDS: readonly IncidentKind[] = ['unavailable', 'rate-limited'];
 
 /** A stored token this close to its end makes a failure urgent, once it has lasted past one retry. */
 const LAPSE_MS = 2 * 60_000;
@@ -105,17 +110,25 @@ function observations(
     if (!isOneOf(REFRESH_FAILURES, before) || before === 'refresh-token-expired') return [];
     return [[kindOf(before), { active: false }]];
   }
+  // ServiceNow answered, with a refusal: an outage or throttling seen since was a blip, not an
+  // outage (a lapsed token makes those urgent, and one 503 between two refusals must not page).
+  const answered: [IncidentKind, Observation][] =
+    result.cause && REFUSALS.has(result.cause.kind)
+      ? OUTAGE_KINDS.map((kind) => [kind, { active: false, pendingOnly: true }])
+      : [];
   if (outcome === 'refresh-token-expired') {
     return [
       [
         'refresh-token-expiry',
         { active: true, reason: 'expired', severity: 'action-required', graceMs: 0, remind: true, level: 0 },
       ],
+      ...answered,
     ];
   }
   if (isOneOf(REFRESH_FAILURES_NEEDING_A_PERSON, outcome)) {
     return [
       ['refresh', { active: true, reason: outcome, severity: 'action-required', graceMs: 0, remind: true }],
+      ...answered,
     ];
   }
   if (!isOneOf(RETRIED_REFRESH_FAILURES, outcome)) return [];

@@ -100,7 +100,15 @@ export type Observation =
       /** A smaller level than the one announced is news of its own (the countdown). */
       readonly level?: number;
     }
-  | { readonly active: false };
+  | {
+      readonly active: false;
+      /**
+       * Evidence against a pending sighting, not proof of recovery: ServiceNow answered this
+       * observer (with a refusal), so a pending outage was a blip and is dropped, but an open
+       * incident is left to the observer that can call it over (a working refresh or probe).
+       */
+      readonly pendingOnly?: boolean;
+    };
 
 const recordedReason = { reason: z.enum(ALL_INCIDENT_REASONS) };
 const parkedReason = { reason: z.enum([...ALL_INCIDENT_REASONS, ...INCIDENT_KINDS]) };
@@ -149,7 +157,8 @@ export function transition(
 ): Transition | undefined {
   const status = incident?.status ?? 'closed';
   if (!seen.active) {
-    if (status === 'open') return { status: 'closed', closedAt: now, notice: 'resolved' };
+    if (status === 'open' && !seen.pendingOnly)
+      return { status: 'closed', closedAt: now, notice: 'resolved' };
     if (status === 'pending') return { status: 'closed', closedAt: now };
     return undefined;
   }

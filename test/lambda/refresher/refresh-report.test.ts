@@ -1,7 +1,15 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
+import { InMemoryIncidentStore, RecordingNotifier } from '../../../harness/in-memory-stores';
+import { VirtualClock } from '../../../harness/virtual-clock';
 import type { InstanceResult } from '../../../lambda/refresher/refresh-instance';
 import { type RefreshReporting, reportRefreshResults } from '../../../lambda/refresher/refresh-report';
-import type { AlertFacts, Alerts, AlertTarget } from '../../../lambda/shared/alerts/alerts';
+import {
+  type AlertFacts,
+  Alerts,
+  type AlertTarget,
+  DEFAULT_ALERT_SETTINGS,
+} from '../../../lambda/shared/alerts/alerts';
 import type { IncidentKind, Observation } from '../../../lambda/shared/alerts/incident';
 import type { Notifier } from '../../../lambda/shared/alerts/notifier';
 import type { InstanceConfig } from '../../../lambda/shared/instance-config';
@@ -87,6 +95,69 @@ describe('the refresh report', () => {
       state: { instance: 'acme', version: 4, accessTokenExpiresAt: NOW + HOUR },
     });
     expect(seen).toEqual([{ kind: 'unavailable', observation: { active: false }, facts: expect.anything() }]);
+  });
+
+  it('drops a pending outage or throttling when ServiceNow answers with a refusal, and only then', async () => {
+    const refused = await observed({
+      instance: 'acme',
+      outcome: 'refresh-token-rejected',
+      cause: { kind: 'rejected', status: 401 },
+      state: { instance: 'acme', version: 3 },
+    });
+    expect(refused.slice(1).map(({ kind, observation }) => [kind, observation])).toEqual([
+      ['unavailable', { active: false, pendingOnly: true }],
+      ['rate-limited', { active: false, pendingOnly: true }],
+    ]);
+    // Nothing was asked of ServiceNow: a rotated token that could not be stored says nothing of it.
+    const notStored = await observed({
+      instance: 'acme',
+      outcome: 'refresh-token-not-stored',
+      state: { instance: 'acme', version: 3 },
+    });
+    expect(notStored.map((s) => s.kind)).toEqual(['refresh']);
+  });
+
+  it('sends no outage email for single 5xx answers between refusals of a revoked refresh token', async () => {
+    // Seed 2 of the chaos run, day 21: the refresh token was revoked, so the stored token lapsed
+    // and every transient failure was urgent; two single 503s twenty minutes apart, with refusals
+    // between them, opened "instance not answering" although ServiceNow answered every other time.
+    const clock = new VirtualClock(NOW);
+    const notifier = new RecordingNotifier();
+    const reporting: RefreshReporting = {
+      alerts: new Alerts({
+        store: new InMemoryIncidentStore(),
+        notifier,
+        clock,
+        logger: new Logger({ serviceName: 'servicenow-token-refresher', logLevel: 'SILENT' }),
+        owner: 'fn/refresher',
+        settings: {
+          ...DEFAULT_ALERT_SETTINGS,
+          deployment: { stackName: 'ServiceNowTokenRefresher', account: '123456789012', region: 'eu-west-1' },
+        },
+      }),
+      notifier,
+      metrics: { emit: () => undefined, silentInstances: () => undefined },
+      graceMs: 15 * 60_000,
+    };
+    const lapsed = { instance: 'acme', version: 3, accessTokenExpiresAt: NOW - HOUR };
+    const refusal: InstanceResult = {
+      instance: 'acme',
+      outcome: 'refresh-token-rejected',
+      cause: { kind: 'rejected', status: 401 },
+      state: lapsed,
+    };
+    const blip: InstanceResult = {
+      instance: 'acme',
+      outcome: 'unavailable',
+      cause: { kind: 'unavailable', reason: 'server-error', status: 503, detail: 'Service Unavailable' },
+      state: lapsed,
+    };
+    for (const result of [refusal, blip, refusal, blip, refusal]) {
+      await reportRefreshResults([result], [acme], { clock, reporting });
+      clock.advance(10 * 60_000);
+    }
+    const sent = notifier.emails().map((e) => `${e.attributes.kind} ${e.attributes.notice}`);
+    expect(sent).toEqual(['refresh opened']);
   });
 
   it.each(['bootstrapped', 'lease-lapsing', undefined] as const)(

@@ -116,6 +116,13 @@ describe('a pending condition', () => {
     });
   });
 
+  it('is dropped by an answer that refutes it, which leaves an open incident to its own observers', () => {
+    const pending = incident({ status: 'pending', firstSeenAt: now - MINUTE, lastSeenAt: now - MINUTE });
+    const answered: Observation = { active: false, pendingOnly: true };
+    expect(transition(pending, answered, now, DAY)).toEqual({ status: 'closed', closedAt: now });
+    expect(transition(incident({ status: 'open' }), answered, now, DAY)).toBeUndefined();
+  });
+
   it('starts over when it has not been seen for a long while, instead of opening on old evidence', () => {
     const forgotten = incident({ status: 'pending', firstSeenAt: now - DAY, lastSeenAt: now - DAY });
     expect(transition(forgotten, blip, now, DAY)).toMatchObject({
