@@ -49,6 +49,8 @@ export const EXPIRY_WINDOW_MS = 5 * SECOND;
  */
 /** Real time with no request in flight before a sleeping writer's moment may come. */
 const IDLE_QUIET_MS = 5;
+/** Runs kept for a violation's context. */
+const RUNS_KEPT = 12;
 export const RECOVERY_GRACE_MS = MINUTE + 5 * MINUTE + 40 * SECOND + MINUTE;
 /** Outages at least this long must be announced: the 15-minute grace, a probe interval and slack. */
 const ANNOUNCE_AFTER_MS = 45 * MINUTE;
@@ -189,7 +191,10 @@ class ChaosRun {
   private readonly applied = new Map<string, string>();
   private nextEvent = 0;
   private envs = 0;
-  private refresher: Refresher;
+  /** The refresher's warm execution environments: one runs one invocation at a time. */
+  private refreshers: Refresher[];
+  /** Environments (and operators) at work now: while any is, checks that need a settled system wait. */
+  private readonly busy = new Set<unknown>();
   private probeRefresher: Refresher;
   private prober: Prober;
   private readonly agent = createServiceNowAgent({
@@ -211,7 +216,7 @@ class ChaosRun {
     this.clock.scheduleSleepsWhenIdle(() => httpActivity.idle(IDLE_QUIET_MS));
     this.configs = fixture.instances.map((i) => i.config);
     for (const name of this.configs.map((c) => c.name)) this.mirrors.set(name, {});
-    this.refresher = this.refresherEnvironment();
+    this.refreshers = [this.refresherEnvironment()];
     this.probeRefresher = this.refresherEnvironment();
     this.prober = this.proberEnvironment();
   }
@@ -322,6 +327,8 @@ class ChaosRun {
               if (delayMs !== undefined) {
                 // The answer arrives this late: ServiceNow has acted on the grant (and rotated) already.
                 this.slowGrants.delete(instance.name);
+                // Other runs' checks may come while it is on its way (runs overlap, as in Lambda).
+                this.disruptedAt.set(instance.name, this.clock.now());
                 await this.clock.sleep(delayMs);
                 // A ServiceNow that answers this slowly is not "reachable" for the validity check.
                 this.disruptedAt.set(instance.name, this.clock.now());
@@ -393,7 +400,11 @@ class ChaosRun {
         ? { context }
         : firstOfEpisode &&
           instance !== undefined && {
-            context: this.fixture.logs.recentLines(`"instance":"${instance}"`, 25),
+            context: [
+              ...this.fixture.logs.recentLines(`"instance":"${instance}"`, 25),
+              'the latest runs:',
+              ...this.runs,
+            ],
           }),
     });
   }
@@ -422,7 +433,8 @@ class ChaosRun {
     };
     let lastCheckpoint = this.clock.now();
     let lastDrain = this.clock.now();
-    const warp = new TimeWarp(this.clock)
+    // EventBridge starts each run at its minute, whether or not the last one has ended.
+    const warp = new TimeWarp(this.clock, { overlap: true })
       .every('refresher', MINUTE, async () => {
         await this.applyFaults();
         await this.tick();
@@ -430,14 +442,20 @@ class ChaosRun {
           lastDrain = this.clock.now();
           await this.drainEmails();
         }
-        if (this.clock.now() - lastCheckpoint >= 6 * HOUR) {
+        if (this.clock.now() - lastCheckpoint >= 6 * HOUR && this.busy.size === 0) {
           lastCheckpoint = this.clock.now();
-          await this.checkpoint();
+          await httpActivity.during(() => this.checkpoint());
         }
       })
       .every('probe', 5 * MINUTE, async () => {
+        const prober = this.prober;
+        if (this.busy.has(prober)) {
+          // Probes are read-mostly and every 5 minutes: one that outlasts its period just skips one.
+          this.count(this.invocations, 'probe skipped (the last one still running)');
+          return;
+        }
         this.count(this.invocations, 'probe');
-        await this.prober();
+        await this.working(prober, () => prober(), 'probe');
       })
       .every('expiry-watch', DAY, async () => {
         this.count(this.invocations, 'expiry-watch');
@@ -510,7 +528,7 @@ class ChaosRun {
         this.scheduleRenewal(event.instance, event.at);
         return;
       case 'cold-start':
-        this.refresher = this.refresherEnvironment();
+        this.refreshers = [this.refresherEnvironment()];
         if (this.random() < 0.5) this.probeRefresher = this.refresherEnvironment();
         if (this.random() < 0.5) this.prober = this.proberEnvironment();
         return;
@@ -543,31 +561,66 @@ class ChaosRun {
   /** One scheduled minute: the refresher, with whatever races it this minute, then the checks. */
   private async tick(): Promise<void> {
     const now = this.clock.now();
-    const written = new Set<string>();
-    this.written = written;
-    const jobs: Promise<void>[] = [this.invokeRefresher(this.refresher, 'refresher')];
+    // A warm environment still busy with the last minute's run: Lambda starts another one.
+    let env = this.refreshers.find((e) => !this.busy.has(e));
+    if (!env) {
+      env = this.refresherEnvironment();
+      this.refreshers.push(env);
+      this.count(this.invocations, 'refresher in another environment (the last run still going)');
+    }
+    const jobs: Promise<void>[] = [this.invokeRefresher(env, 'refresher')];
     if (this.duplicate) {
       this.duplicate = false;
       jobs.push(this.invokeRefresher(this.refresherEnvironment(), 'refresher (duplicate delivery)'));
     }
     if (this.skewed && this.skewed.until <= now) this.skewed = undefined;
-    if (this.skewed) {
+    if (this.skewed && !this.busy.has(this.skewed.handler)) {
       if (Math.abs(this.skewed.skewMs) > MAX_CLOCK_SKEW_MS) this.checks['skewed-writer-refused']++;
       jobs.push(this.invokeRefresher(this.skewed.handler, 'refresher (skewed clock)'));
     }
     for (const [name, pending] of this.pendingRenewals) {
-      if (pending.due <= now) jobs.push(this.renew(name));
+      const operator = `renew ${name}`;
+      if (pending.due <= now && !this.busy.has(operator))
+        jobs.push(this.working(operator, () => this.renew(name)));
     }
     await Promise.all(jobs);
-    this.noteLostRotations();
-    await this.checkTokens();
-    const toCheck = this.configs
-      .map((c) => c.name)
-      .filter((name) => written.has(name) || this.failedSinceAgreement.has(name));
-    if (toCheck.length) await this.checkAgreement(toCheck);
+    // No time passes while the checks read (the clock moves only while nothing is in flight).
+    await httpActivity.during(async () => {
+      this.noteLostRotations();
+      // Another run may be midway (its grant answered, its writes not yet made): what only holds
+      // between runs is checked when none is under way; the access token's checks hold at any time.
+      const settled = this.busy.size === 0;
+      await this.checkTokens(settled);
+      if (!settled) return;
+      const toCheck = this.configs
+        .map((c) => c.name)
+        .filter((name) => this.written.has(name) || this.failedSinceAgreement.has(name));
+      this.written.clear();
+      if (toCheck.length) await this.checkAgreement(toCheck);
+    });
   }
 
-  private written = new Set<string>();
+  /** Instances written since the agreement was last checked. */
+  private readonly written = new Set<string>();
+
+  /** Runs `work` with `who` (an environment, an operator) marked busy, and notes when it ran. */
+  private async working<T>(who: unknown, work: () => Promise<T>, label = String(who)): Promise<T> {
+    const started = this.clock.now();
+    this.busy.add(who);
+    let end = 'failed';
+    try {
+      const result = await work();
+      end = 'ended';
+      return result;
+    } finally {
+      this.busy.delete(who);
+      this.runs.push(`${label}: ${iso(started)} to ${iso(this.clock.now())}, ${end}`);
+      if (this.runs.length > RUNS_KEPT) this.runs.shift();
+    }
+  }
+
+  /** The latest runs (which, from when to when): a violation's context. */
+  private readonly runs: string[] = [];
   private simLogSeen = 0;
 
   /**
@@ -596,7 +649,7 @@ class ChaosRun {
     this.count(this.invocations, label);
     let response: RefreshResponse;
     try {
-      response = await handler({ source: 'aws.events' });
+      response = await this.working(handler, () => handler({ source: 'aws.events' }), label);
     } catch (error) {
       this.errors.push(error);
       this.count(this.invocations, `${label} failed (AWS error, retried by the schedule)`);
@@ -714,63 +767,14 @@ class ChaosRun {
   }
 
   /** After every minute: the refresh token kept, the access token valid and never overstated. */
-  private async checkTokens(): Promise<void> {
+  private async checkTokens(settled: boolean): Promise<void> {
     const now = this.clock.now();
     for (const instance of this.fixture.instances) {
       const name = instance.config.name;
       const sim = instance.sim;
 
-      this.checks['refresh-token-kept']++;
-      const credentials = this.storedCredentials(name);
-      if (!credentials) {
-        this.violate('refresh-token-kept', name, 'the credentials secret does not hold valid credentials');
-      } else {
-        const history = this.refreshTokenHistory.get(name) ?? [];
-        const token = credentials.refreshToken;
-        if (history.at(-1) !== token) {
-          if (history.includes(token)) {
-            this.violate(
-              'refresh-token-kept',
-              name,
-              `went back to an older refresh token (${fingerprint(token)})`,
-            );
-          }
-          history.push(token);
-          this.refreshTokenHistory.set(name, history);
-        }
-        const record = sim.refreshToken(token);
-        const recordedEnd =
-          Date.parse(credentials.refreshTokenIssuedAt) + credentials.refreshTokenLifespanSeconds * SECOND;
-        if (!record)
-          this.violate('refresh-token-kept', name, 'stored a refresh token ServiceNow never issued');
-        else if (record.revoked && !this.revokedByChaos.has(token)) {
-          const kept = await this.pendingRotation(name, credentials);
-          if (kept === 'live') {
-            // Secrets Manager refused the rotated token; the state keeps it sealed for the next writer.
-            this.count(this.eventCounts, 'minutes a rotated refresh token waited, sealed in the state');
-            const healthySince = (this.disruptedAt.get(name) ?? this.schedule.start) + RECOVERY_GRACE_MS;
-            if (now >= healthySince) {
-              this.violate(
-                'refresh-token-kept',
-                name,
-                `AWS usable since ${iso(healthySince - RECOVERY_GRACE_MS)}, but the rotated refresh token is still only in the state`,
-              );
-            }
-          } else {
-            this.violate(
-              'refresh-token-kept',
-              name,
-              `the stored refresh token was revoked by someone else${kept === 'none' ? '' : ` (the state keeps a rotated one that is ${kept})`}`,
-            );
-          }
-        } else if (!record.revoked && recordedEnd > record.expiresAt) {
-          this.violate(
-            'refresh-token-kept',
-            name,
-            `recorded refresh-token end ${iso(recordedEnd)} is later than ServiceNow's ${iso(record.expiresAt)}`,
-          );
-        }
-      }
+      // A run under way may hold a rotated token it is about to store: checked between runs.
+      if (settled) await this.checkRefreshTokenKept(name, now);
 
       const access = this.storedAccessToken(name);
       if (!access) continue;
@@ -792,6 +796,61 @@ class ChaosRun {
           'access-token-valid-when-reachable',
           name,
           `ServiceNow and AWS reachable since ${iso(healthySince - RECOVERY_GRACE_MS)}, but the stored token lapsed ${Math.round(lapsedFor / SECOND)} s ago`,
+        );
+      }
+    }
+  }
+
+  /** The stored refresh token is the live one ServiceNow last issued (or its successor waits, sealed, while AWS fails). */
+  private async checkRefreshTokenKept(name: string, now: number): Promise<void> {
+    const sim = this.fixture.instance(name).sim;
+    this.checks['refresh-token-kept']++;
+    const credentials = this.storedCredentials(name);
+    if (!credentials) {
+      this.violate('refresh-token-kept', name, 'the credentials secret does not hold valid credentials');
+    } else {
+      const history = this.refreshTokenHistory.get(name) ?? [];
+      const token = credentials.refreshToken;
+      if (history.at(-1) !== token) {
+        if (history.includes(token)) {
+          this.violate(
+            'refresh-token-kept',
+            name,
+            `went back to an older refresh token (${fingerprint(token)})`,
+          );
+        }
+        history.push(token);
+        this.refreshTokenHistory.set(name, history);
+      }
+      const record = sim.refreshToken(token);
+      const recordedEnd =
+        Date.parse(credentials.refreshTokenIssuedAt) + credentials.refreshTokenLifespanSeconds * SECOND;
+      if (!record) this.violate('refresh-token-kept', name, 'stored a refresh token ServiceNow never issued');
+      else if (record.revoked && !this.revokedByChaos.has(token)) {
+        const kept = await this.pendingRotation(name, credentials);
+        if (kept === 'live') {
+          // Secrets Manager refused the rotated token; the state keeps it sealed for the next writer.
+          this.count(this.eventCounts, 'minutes a rotated refresh token waited, sealed in the state');
+          const healthySince = (this.disruptedAt.get(name) ?? this.schedule.start) + RECOVERY_GRACE_MS;
+          if (now >= healthySince) {
+            this.violate(
+              'refresh-token-kept',
+              name,
+              `AWS usable since ${iso(healthySince - RECOVERY_GRACE_MS)}, but the rotated refresh token is still only in the state`,
+            );
+          }
+        } else {
+          this.violate(
+            'refresh-token-kept',
+            name,
+            `the stored refresh token was revoked by someone else${kept === 'none' ? '' : ` (the state keeps a rotated one that is ${kept})`}`,
+          );
+        }
+      } else if (!record.revoked && recordedEnd > record.expiresAt) {
+        this.violate(
+          'refresh-token-kept',
+          name,
+          `recorded refresh-token end ${iso(recordedEnd)} is later than ServiceNow's ${iso(record.expiresAt)}`,
         );
       }
     }
