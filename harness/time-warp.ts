@@ -44,6 +44,12 @@ export class TimeWarp {
    * throws, no new invocation starts and runFor rejects with that error once the running ones end.
    */
   async runFor(durationMs: number, onTick?: (event: TickEvent) => void | Promise<void>): Promise<number> {
+    if (this.options.overlap && !this.clock.schedulesSleepsWhenIdle) {
+      // On a clock where a sleep moves time at once, a run's sleep would move it under the others.
+      throw new Error(
+        'TimeWarp overlap needs a clock that schedules sleeps when idle (scheduleSleepsWhenIdle)',
+      );
+    }
     const end = this.clock.now() + durationMs;
     let invocations = 0;
     const running = new Set<Promise<void>>();

@@ -61,6 +61,11 @@ export class VirtualClock implements Clock {
     this.idle = idle;
   }
 
+  /** Whether sleepers wait for idle moments (see scheduleSleepsWhenIdle). */
+  get schedulesSleepsWhenIdle(): boolean {
+    return this.idle !== undefined;
+  }
+
   private sleepUntilIdle(at: number, signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const sleeper = {

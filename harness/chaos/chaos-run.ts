@@ -193,8 +193,8 @@ class ChaosRun {
   private envs = 0;
   /** The refresher's warm execution environments: one runs one invocation at a time. */
   private refreshers: Refresher[];
-  /** Environments (and operators) at work now: while any is, checks that need a settled system wait. */
-  private readonly busy = new Set<unknown>();
+  /** Environments (and operators) at work now, and since when: while any is, checks that need a settled system wait. */
+  private readonly busy = new Map<unknown, { readonly label: string; readonly since: number }>();
   private probeRefresher: Refresher;
   private prober: Prober;
   private readonly agent = createServiceNowAgent({
@@ -404,6 +404,7 @@ class ChaosRun {
               ...this.fixture.logs.recentLines(`"instance":"${instance}"`, 25),
               'the latest runs:',
               ...this.runs,
+              ...[...this.busy.values()].map((b) => `${b.label}: since ${iso(b.since)}, still going`),
             ],
           }),
     });
@@ -470,6 +471,8 @@ class ChaosRun {
         throw tick.error;
       }
     });
+    // Every run has ended: the checks a busy last minute skipped.
+    await this.checkMinute();
     await this.drainEmails();
     await this.checkpoint();
     this.checkEmails();
@@ -585,19 +588,25 @@ class ChaosRun {
     }
     await Promise.all(jobs);
     // No time passes while the checks read (the clock moves only while nothing is in flight).
-    await httpActivity.during(async () => {
-      this.noteLostRotations();
-      // Another run may be midway (its grant answered, its writes not yet made): what only holds
-      // between runs is checked when none is under way; the access token's checks hold at any time.
-      const settled = this.busy.size === 0;
-      await this.checkTokens(settled);
-      if (!settled) return;
-      const toCheck = this.configs
-        .map((c) => c.name)
-        .filter((name) => this.written.has(name) || this.failedSinceAgreement.has(name));
-      this.written.clear();
-      if (toCheck.length) await this.checkAgreement(toCheck);
-    });
+    await httpActivity.during(() => this.checkMinute());
+  }
+
+  /**
+   * The checks after a minute. Another run may be midway (its grant answered, its writes not yet
+   * made): what only holds between runs is checked when none is under way; the access token's
+   * checks hold at any moment.
+   */
+  private async checkMinute(): Promise<void> {
+    const settled = this.busy.size === 0;
+    // A rotation whose answer is still on its way to a run is not lost.
+    if (settled) this.noteLostRotations();
+    await this.checkTokens(settled);
+    if (!settled) return;
+    const toCheck = this.configs
+      .map((c) => c.name)
+      .filter((name) => this.written.has(name) || this.failedSinceAgreement.has(name));
+    this.written.clear();
+    if (toCheck.length) await this.checkAgreement(toCheck);
   }
 
   /** Instances written since the agreement was last checked. */
@@ -606,7 +615,7 @@ class ChaosRun {
   /** Runs `work` with `who` (an environment, an operator) marked busy, and notes when it ran. */
   private async working<T>(who: unknown, work: () => Promise<T>, label = String(who)): Promise<T> {
     const started = this.clock.now();
-    this.busy.add(who);
+    this.busy.set(who, { label, since: started });
     let end = 'failed';
     try {
       const result = await work();

@@ -26,9 +26,8 @@ export interface RefreshReporting {
   readonly graceMs: number;
 }
 
-/** Answers from ServiceNow that refuse: it is up, and not throttling. */
+/** Answers from ServiceNow that refuse: it is up (which says nothing of its REST API's rate limits). */
 const REFUSALS: ReadonlySet<FailedOutcome['kind']> = new Set(['rejected', 'unauthorized', 'forbidden']);
-const OUTAGE_KINDS: readonly IncidentKind[] = ['unavailable', 'rate-limited'];
 
 /** A stored token this close to its end makes a failure urgent, once it has lasted past one retry. */
 const LAPSE_MS = 2 * 60_000;
@@ -110,11 +109,11 @@ function observations(
     if (!isOneOf(REFRESH_FAILURES, before) || before === 'refresh-token-expired') return [];
     return [[kindOf(before), { active: false }]];
   }
-  // ServiceNow answered, with a refusal: an outage or throttling seen since was a blip, not an
-  // outage (a lapsed token makes those urgent, and one 503 between two refusals must not page).
+  // ServiceNow answered, with a refusal: an outage seen since was a blip (a lapsed token makes
+  // those urgent, and one 503 between two refusals must not page).
   const answered: [IncidentKind, Observation][] =
     result.cause && REFUSALS.has(result.cause.kind)
-      ? OUTAGE_KINDS.map((kind) => [kind, { active: false, pendingOnly: true }])
+      ? [['unavailable', { active: false, pendingOnly: true }]]
       : [];
   if (outcome === 'refresh-token-expired') {
     return [

@@ -28,6 +28,11 @@ it('with overlap, starts each run at its own moment, as EventBridge does, and wa
   expect(await starts(true)).toEqual({ started: [60, 120, 180], ended: [120, 150, 180], now: 180 });
 });
 
+it('refuses overlap on a clock where a sleep moves time at once', async () => {
+  const warp = new TimeWarp(new VirtualClock(START), { overlap: true }).every('probe', MINUTE, async () => 0);
+  await expect(warp.runFor(MINUTE)).rejects.toThrow(/scheduleSleepsWhenIdle/);
+});
+
 it('with overlap, starts nothing more once the tick handler throws, and rejects with its error', async () => {
   const clock = new VirtualClock(START, { flow: false });
   clock.scheduleSleepsWhenIdle(() => true);

@@ -97,7 +97,7 @@ describe('the refresh report', () => {
     expect(seen).toEqual([{ kind: 'unavailable', observation: { active: false }, facts: expect.anything() }]);
   });
 
-  it('drops a pending outage or throttling when ServiceNow answers with a refusal, and only then', async () => {
+  it('drops a pending outage (not throttling of its REST API) when ServiceNow answers with a refusal, and only then', async () => {
     const refused = await observed({
       instance: 'acme',
       outcome: 'refresh-token-rejected',
@@ -106,7 +106,6 @@ describe('the refresh report', () => {
     });
     expect(refused.slice(1).map(({ kind, observation }) => [kind, observation])).toEqual([
       ['unavailable', { active: false, pendingOnly: true }],
-      ['rate-limited', { active: false, pendingOnly: true }],
     ]);
     // Nothing was asked of ServiceNow: a rotated token that could not be stored says nothing of it.
     const notStored = await observed({
