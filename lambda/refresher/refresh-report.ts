@@ -132,6 +132,10 @@ function observations(
   }
   if (!isOneOf(RETRIED_REFRESH_FAILURES, outcome)) return [];
   const lapsing = accessTokenExpiresAt === undefined || accessTokenExpiresAt - now <= LAPSE_MS;
+  // Urgent while this failure is what stands between the stored token and its refresh: it lapses
+  // now, or lapsed within the grace period. A token lapsed longer ago has had its reason told (an
+  // outage announced at the lapse, a refusal a person must fix): a blip now is a blip.
+  const urgent = lapsing && (accessTokenExpiresAt === undefined || now - accessTokenExpiresAt <= graceMs);
   // An unavailable instance says why (hibernating, offline...): the incident keeps its words.
   const reason = result.cause?.kind === 'unavailable' ? result.cause.reason : outcome;
   return [
@@ -141,7 +145,7 @@ function observations(
         active: true,
         reason,
         severity: lapsing ? 'action-required' : 'warning',
-        graceMs: lapsing ? URGENT_GRACE_MS : graceMs,
+        graceMs: urgent ? URGENT_GRACE_MS : graceMs,
         remind: true,
       },
     ],

@@ -97,6 +97,24 @@ describe('the refresh report', () => {
     expect(seen).toEqual([{ kind: 'unavailable', observation: { active: false }, facts: expect.anything() }]);
   });
 
+  it('gives a failure the one-minute grace only while the stored token lapses now or lapsed within the grace period', async () => {
+    const failure = (accessTokenExpiresAt: number): InstanceResult => ({
+      instance: 'acme',
+      outcome: 'unavailable',
+      cause: { kind: 'unavailable', reason: 'server-error', status: 503, detail: 'Service Unavailable' },
+      state: { instance: 'acme', version: 3, accessTokenExpiresAt },
+    });
+    const graceAt = async (expiresAt: number) => (await observed(failure(expiresAt)))[0]?.observation;
+    expect(await graceAt(NOW + 60_000)).toMatchObject({ graceMs: 60_000, severity: 'action-required' });
+    expect(await graceAt(NOW - 10 * 60_000)).toMatchObject({ graceMs: 60_000 });
+    // Lapsed two hours ago (a revoked refresh token): its reason is told; a 503 now is a blip.
+    expect(await graceAt(NOW - 2 * HOUR)).toMatchObject({
+      graceMs: 15 * 60_000,
+      severity: 'action-required',
+    });
+    expect(await graceAt(NOW + HOUR)).toMatchObject({ graceMs: 15 * 60_000, severity: 'warning' });
+  });
+
   it('drops a pending outage (not throttling of its REST API) when ServiceNow answers with a refusal, and only then', async () => {
     const refused = await observed({
       instance: 'acme',
