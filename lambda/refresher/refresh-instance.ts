@@ -245,6 +245,9 @@ async function refreshLeased(leased: LeasedAttempt): Promise<InstanceResult> {
     hold.writeUntil - settings.writesBudgetMs - settings.grantTimeoutMs,
   );
   ensureLeaseRoom(clock, hold, 'asking for a grant', settings.grantTimeoutMs + settings.writesBudgetMs);
+  // An earlier writer's grant whose answer nobody recorded: on an instance that rotates refresh
+  // tokens, its answer may still be on its way with the successor of the token we hold.
+  const unansweredGrant = state.grantOpenSince !== undefined;
   // Keep the marked state: a token handed back later in this run (a retry after a lost answer)
   // must be capped by the time this grant opened, not by when the retry was sent.
   state = await deps.state.commit(
@@ -277,6 +280,19 @@ async function refreshLeased(leased: LeasedAttempt): Promise<InstanceResult> {
     const extra: StatePatch = answered ? { grantOpenSince: null } : {};
     if (outcome.kind === 'rejected') {
       const rejection = explainRejection(credentials, clock.now(), instance.name, outcome);
+      if (unansweredGrant && rejection.outcome === 'refresh-token-rejected') {
+        // That grant spent our refresh token; its writer stores the new one before anything else.
+        // Not a person's job (yet): the next run reads the credentials again. If that writer is
+        // gone for good, this run's answer has closed its mark, and the next refusal alerts.
+        const failed = await failure(attempt, {
+          outcome: 'rotation-in-flight',
+          detail: `ServiceNow refused the refresh token while an earlier grant's answer was unrecorded: it may have rotated the token, and its writer stores the new one. The next run reads the credentials again; if ServiceNow refuses again, run "snow-token renew ${instance.name}"`,
+          transient: true,
+          credentials,
+          extra,
+        });
+        return { ...failed, cause: outcome };
+      }
       const failed = await failure(attempt, {
         outcome: rejection.outcome,
         detail: rejection.detail,

@@ -206,7 +206,12 @@ export function createRefreshSchedule(
 const MAX_WAITS = 20;
 /** After a run at a lapse that found the lease held or failed on AWS, the next try. */
 const LAPSE_RETRY_MS = 2_000;
-const LAPSE_RETRY_OUTCOMES: ReadonlySet<RefreshOutcome> = new Set(['busy', 'lease-lost', 'lease-lapsing']);
+const LAPSE_RETRY_OUTCOMES: ReadonlySet<RefreshOutcome> = new Set([
+  'busy',
+  'lease-lost',
+  'lease-lapsing',
+  'rotation-in-flight',
+]);
 
 async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
   let next = 0;

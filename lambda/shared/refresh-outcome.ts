@@ -41,6 +41,11 @@ export const SKIPPED_REFRESH_OUTCOMES = [
   'lease-lost',
   /** This writer's clock is too far from AWS's: it refused to take the lease or to write. */
   'clock-skew',
+  /**
+   * ServiceNow refused the refresh token while an earlier writer's grant was unanswered: that grant
+   * may have rotated it, and its writer stores the successor. The next run reads the credentials again.
+   */
+  'rotation-in-flight',
 ] as const;
 
 /** The failures the refresh report alerts on (and closes once a refresh works again). */

@@ -189,6 +189,72 @@ describe('write-ahead refresh', () => {
     });
   });
 
+  /**
+   * A rotating instance and a writer stalled past its lease after ServiceNow rotated (its answer
+   * held until `release`), then a second writer's forced refresh. Seed 1 of the 120-day chaos run,
+   * day 75: the second writer presented the rotated-away token, was refused, alerted "renew" and
+   * backed off 15 minutes, while the stalled writer stored the new token a moment later.
+   */
+  async function refusedDuringStalledRotation() {
+    fixture = await RefresherFixture.create({
+      instances: [{ name: 'acme', settings: { rotateRefreshTokens: true } }],
+    });
+    const alerting = await AlertingHarness.create(fixture);
+    await fixture.bootstrap();
+    fixture.clock.advance(DAY);
+    let release: () => void = () => undefined;
+    const stalled = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let answered: () => void = () => undefined;
+    const rotated = new Promise<void>((resolve) => {
+      answered = resolve;
+    });
+    const clients = serviceNowClients(fixture.dispatcher, fixture.clock);
+    const first = fixture.handler({
+      tokenEndpoint: (instance) => ({
+        requestToken: async (grant) => {
+          const outcome = await clients(instance).requestToken(grant);
+          answered();
+          await stalled;
+          return outcome;
+        },
+      }),
+    })(force());
+    await rotated;
+    fixture.clock.advance(100 * SECOND);
+    const second = await alerting.refreshHandler()(force());
+    return { alerting, first, release, second: second.results[0]?.outcome };
+  }
+
+  it('does not call a refresh token dead while an earlier writer, stalled past its lease, stores its rotation', async () => {
+    const { alerting, first, release, second } = await refusedDuringStalledRotation();
+    expect(second).toBe('rotation-in-flight');
+    release();
+    expect((await first).results[0]?.outcome).toBe('lease-lost');
+    fixture.clock.advance(MINUTE);
+    const third = await alerting.refreshHandler()(scheduled);
+
+    expect(third.results[0]?.outcome).toBe('refreshed');
+    const stored = await fixture.credentials();
+    expect(fixture.instance().sim.refreshToken(stored?.refreshToken ?? '')?.revoked).toBe(false);
+    expect(await alerting.emails()).toEqual([]);
+  });
+
+  it('alerts at the next refusal when the stalled writer never stores its rotation', async () => {
+    const { alerting, first, release, second } = await refusedDuringStalledRotation();
+    expect(second).toBe('rotation-in-flight');
+    fixture.clock.advance(MINUTE);
+    const third = await alerting.refreshHandler()(scheduled);
+    release();
+    await first;
+
+    expect(third.results[0]?.outcome).toBe('refresh-token-rejected');
+    expect((await alerting.emails()).map((e) => `${e.attributes.kind} ${e.attributes.notice}`)).toEqual([
+      'refresh opened',
+    ]);
+  });
+
   it('asks for no grant when the lease leaves no room for the slowest answer and the writes', async () => {
     fixture = await RefresherFixture.create({ refresh: { leaseMs: 50 * SECOND } });
     await fixture.bootstrap();
