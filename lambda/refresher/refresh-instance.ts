@@ -280,23 +280,18 @@ async function refreshLeased(leased: LeasedAttempt): Promise<InstanceResult> {
     const extra: StatePatch = answered ? { grantOpenSince: null } : {};
     if (outcome.kind === 'rejected') {
       const rejection = explainRejection(credentials, clock.now(), instance.name, outcome);
-      if (unansweredGrant && rejection.outcome === 'refresh-token-rejected') {
-        // That grant spent our refresh token; its writer stores the new one before anything else.
-        // Not a person's job (yet): the next run reads the credentials again. If that writer is
-        // gone for good, this run's answer has closed its mark, and the next refusal alerts.
-        const failed = await failure(attempt, {
-          outcome: 'rotation-in-flight',
-          detail: `ServiceNow refused the refresh token while an earlier grant's answer was unrecorded: it may have rotated the token, and its writer stores the new one. The next run reads the credentials again; if ServiceNow refuses again, run "snow-token renew ${instance.name}"`,
-          transient: true,
-          credentials,
-          extra,
-        });
-        return { ...failed, cause: outcome };
-      }
+      // That grant may have spent our refresh token; its writer stores the new one before anything
+      // else. Not a person's job (yet): the next run reads the credentials again. If that writer is
+      // gone for good, this run's answer has closed its mark, and the next refusal alerts.
+      const inFlight = unansweredGrant && rejection.outcome === 'refresh-token-rejected';
       const failed = await failure(attempt, {
-        outcome: rejection.outcome,
-        detail: rejection.detail,
-        transient: false,
+        ...(inFlight
+          ? {
+              outcome: 'rotation-in-flight',
+              detail: `ServiceNow refused the refresh token while an earlier grant's answer was unrecorded: it may have rotated the token, and its writer stores the new one. The next run reads the credentials again; if ServiceNow refuses again, run "snow-token renew ${instance.name}"`,
+              transient: true,
+            }
+          : { outcome: rejection.outcome, detail: rejection.detail, transient: false }),
         credentials,
         extra,
       });
